@@ -1,0 +1,673 @@
+//! The whole check of a tree: parse every body, lint every statement against the schema
+//! model, execute the replayable history on an in-memory SQLite, compare snapshots with
+//! what their deltas produce.
+//!
+//! Per store and engine the history is cut in two:
+//! - deltas at or below the oldest snapshot (kept so that old databases can upgrade) lack the
+//!   base they were written against: they are parsed and linted statement by statement only;
+//! - from the oldest snapshot (or from an empty database when the store has no snapshot) the
+//!   history is replayed: the model follows every statement and, on SQLite, every statement is
+//!   executed. Each later snapshot is compared with the replay at its version (drift), and
+//!   the newest snapshot is loaded on its own and the deltas after it executed on top (the
+//!   path a fresh database takes).
+//!
+//! Within a version, `common`'s deltas run first, then the store's, each in byte order of
+//! file name; a snapshot loads `common`'s files first.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use sqlparser::ast;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::directive::Directive;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::lints::{self, StatementContext, registry as lint};
+use crate::model::{Model, object_name};
+use crate::parse::{ParsedFile, parse_file};
+use crate::position::Position;
+use crate::tree::{FileId, Script, ScriptKind, Store, Tree};
+use crate::validate::{self, SqliteValidator};
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Engines to check (default: the manifest's).
+    pub engines: Option<Vec<Engine>>,
+    /// Execute the history on an in-memory SQLite (default `true`).
+    pub execute: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            engines: None,
+            execute: true,
+        }
+    }
+}
+
+/// A background update a delta schedules with `INSERT INTO strata_background_updates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledUpdate {
+    /// Store of the scheduling delta.
+    pub store: String,
+    /// Version of the scheduling delta.
+    pub version: u32,
+    /// Name of the scheduling delta.
+    pub delta: String,
+    /// `update_name`.
+    pub name: String,
+    /// `depends_on`.
+    pub depends_on: Option<String>,
+    /// `ordering`.
+    pub ordering: Option<i64>,
+}
+
+/// The result of checking a tree.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every diagnostic (tree, parse, lints, execution, drift), deduplicated and sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Parsed bodies, by file and engine.
+    pub parsed: HashMap<(FileId, Engine), ParsedFile>,
+    /// Background updates the tree schedules, in history order.
+    pub scheduled_updates: Vec<ScheduledUpdate>,
+}
+
+impl Analysis {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Number of (errors, warnings).
+    pub fn counts(&self) -> (usize, usize) {
+        let e = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        (e, self.diagnostics.len() - e)
+    }
+}
+
+/// Checks `tree`.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir_all(dir.path().join("delta/1"))?;
+/// std::fs::write(dir.path().join("delta/1/01_t.sql"), "CREATE TABLE t (a INT);\nTRUNCATE t;")?;
+/// let tree = strata_schema::tree::Tree::load(dir.path())?;
+/// let analysis = strata_schema::analysis::analyse(&tree, &Default::default())?;
+/// assert!(analysis.has_errors());
+/// assert_eq!(analysis.diagnostics[0].lint.name, "sqlite-truncate");
+/// # Ok(()) }
+/// ```
+pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
+    let engines: Vec<Engine> = options
+        .engines
+        .clone()
+        .unwrap_or_else(|| tree.manifest.engines.clone())
+        .into_iter()
+        .filter(|e| tree.manifest.targets(*e))
+        .collect();
+    let mut a = Analyser {
+        tree,
+        engines,
+        execute: options.execute,
+        parsed: HashMap::new(),
+        diagnostics: tree.diagnostics.clone(),
+        scheduled: Vec::new(),
+        scheduled_seen: HashSet::new(),
+        store_tables: BTreeMap::new(),
+    };
+    a.parse_all();
+    a.collect_store_tables();
+    let stores: Vec<&Store> = if tree.stores.is_empty() {
+        tree.common.iter().collect()
+    } else {
+        tree.stores.iter().collect()
+    };
+    for engine in a.engines.clone() {
+        for store in &stores {
+            a.walk(store, engine)?;
+        }
+    }
+    a.check_scheduled_dependencies();
+    let diagnostics = finish(a.diagnostics);
+    Ok(Analysis {
+        diagnostics,
+        parsed: a.parsed,
+        scheduled_updates: a.scheduled,
+    })
+}
+
+/// Deduplicates (the same finding on both engines becomes one without an engine; `common`
+/// scripts are walked once per store) and sorts by file, position and code.
+fn finish(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut by_key: BTreeMap<(String, usize, usize, &'static str, String), Diagnostic> =
+        BTreeMap::new();
+    for d in diags {
+        let (file, line, col) = match &d.location {
+            Some(l) => (l.file.clone(), l.position.line, l.position.column),
+            None => (String::new(), 0, 0),
+        };
+        let key = (file, line, col, d.lint.code, d.message.clone());
+        match by_key.get_mut(&key) {
+            Some(existing) => {
+                if existing.engine != d.engine {
+                    existing.engine = None;
+                }
+                if d.severity > existing.severity {
+                    existing.severity = d.severity;
+                }
+            }
+            None => {
+                by_key.insert(key, d);
+            }
+        }
+    }
+    by_key.into_values().collect()
+}
+
+struct Analyser<'t> {
+    tree: &'t Tree,
+    engines: Vec<Engine>,
+    execute: bool,
+    parsed: HashMap<(FileId, Engine), ParsedFile>,
+    diagnostics: Vec<Diagnostic>,
+    scheduled: Vec<ScheduledUpdate>,
+    scheduled_seen: HashSet<(String, u32, String)>,
+    store_tables: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One script in a store's history, in order.
+struct Step<'t> {
+    script: &'t Script,
+    in_snapshot: bool,
+}
+
+impl<'t> Analyser<'t> {
+    fn all_stores(&self) -> impl Iterator<Item = &'t Store> {
+        self.tree.common.iter().chain(self.tree.stores.iter())
+    }
+
+    fn all_scripts(&self) -> impl Iterator<Item = &'t Script> {
+        self.all_stores().flat_map(|s| {
+            s.deltas
+                .iter()
+                .chain(s.snapshots.iter().flat_map(|sn| sn.scripts.iter()))
+        })
+    }
+
+    /// Splits and parses every body for every engine it runs on; classifies statements
+    /// sqlparser cannot read.
+    fn parse_all(&mut self) {
+        let scripts: Vec<&Script> = self.all_scripts().collect();
+        for script in scripts {
+            if let ScriptKind::Code(f) = script.kind {
+                let path = &self.tree.files[f].path;
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &lint::CODE_DELTA,
+                        format!("code delta `{}` is not executed by the check", script.name),
+                    )
+                    .at(path, 0..0, Position { line: 1, column: 1 }),
+                );
+                continue;
+            }
+            for &engine in &self.engines {
+                let Some(file) = script.body(engine) else { continue };
+                if self.parsed.contains_key(&(file, engine)) {
+                    continue;
+                }
+                let source = &self.tree.files[file];
+                let mut pf = parse_file(source, engine);
+                self.diagnostics.append(&mut pf.diagnostics);
+                if pf.has(&Directive::NoTransaction) && pf.statements.len() != 1 {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            &lint::NO_TRANSACTION_SINGLE,
+                            format!(
+                                "`no-transaction` delta `{}` holds {} statements",
+                                script.name,
+                                pf.statements.len()
+                            ),
+                        )
+                        .at(&source.path, 0..0, Position { line: 1, column: 1 })
+                        .engine(engine),
+                    );
+                }
+                for s in &mut pf.statements {
+                    let Some(mut d) = s.parse_error.clone() else { continue };
+                    if engine == Engine::Sqlite && d.lint.code == lint::NOT_ANALYSED.code {
+                        // SQLite itself decides whether the syntax is valid.
+                        if let Err(e) = SqliteValidator::syntax_check(s.statement.sql(&source.text)) {
+                            d = Diagnostic {
+                                lint: &lint::SYNTAX_ERROR,
+                                severity: Severity::Error,
+                                message: format!("SQLite rejects this statement: {}", e.message),
+                                help: lint::SYNTAX_ERROR.help.map(str::to_string),
+                                ..d
+                            };
+                        } else if self.execute {
+                            d.message
+                                .push_str(" (SQLite accepts its syntax; it is executed but not linted)");
+                        }
+                    }
+                    if !s.allows(d.lint) {
+                        self.diagnostics.push(d);
+                    }
+                }
+                self.parsed.insert((file, engine), pf);
+            }
+        }
+    }
+
+    /// Which tables each store creates anywhere in the tree.
+    fn collect_store_tables(&mut self) {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for store in self.all_stores() {
+            let set = map.entry(store.name.clone()).or_default();
+            let scripts = store
+                .deltas
+                .iter()
+                .chain(store.snapshots.iter().flat_map(|s| s.scripts.iter()));
+            for script in scripts {
+                for &engine in &self.engines {
+                    let Some(file) = script.body(engine) else { continue };
+                    let Some(pf) = self.parsed.get(&(file, engine)) else { continue };
+                    for s in &pf.statements {
+                        match &s.ast {
+                            Some(ast::Statement::CreateTable(ct)) => {
+                                set.insert(object_name(&ct.name));
+                            }
+                            Some(ast::Statement::AlterTable(at)) => {
+                                for op in &at.operations {
+                                    if let ast::AlterTableOperation::RenameTable { table_name } = op {
+                                        let (ast::RenameTableNameKind::As(n)
+                                        | ast::RenameTableNameKind::To(n)) = table_name;
+                                        set.insert(object_name(n));
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        self.store_tables = map;
+    }
+
+    /// The history of `store` (with `common`) as (lint-only steps, replay start snapshot
+    /// version, replay steps).
+    fn history(&self, store: &'t Store) -> (Vec<Step<'t>>, Option<u32>, Vec<Step<'t>>) {
+        let common = self.tree.common.as_ref().filter(|c| c.name != store.name);
+        let start = store.snapshots.first().map(|s| s.version);
+        let mut deltas: Vec<(u32, bool, &Script)> = store
+            .deltas
+            .iter()
+            .map(|d| (d.version, false, d))
+            .chain(
+                common
+                    .iter()
+                    .flat_map(|c| c.deltas.iter().map(|d| (d.version, true, d))),
+            )
+            .collect();
+        // common first within a version, then byte order of name.
+        deltas.sort_by(|a, b| {
+            (a.0, !a.1, a.2.name.as_bytes()).cmp(&(b.0, !b.1, b.2.name.as_bytes()))
+        });
+        let (old, new): (Vec<_>, Vec<_>) = deltas
+            .into_iter()
+            .partition(|(v, _, _)| start.is_some_and(|s| *v <= s));
+        let step = |(_, _, script): (u32, bool, &'t Script)| Step {
+            script,
+            in_snapshot: false,
+        };
+        (
+            old.into_iter().map(step).collect(),
+            start,
+            new.into_iter().map(step).collect(),
+        )
+    }
+
+    /// Scripts of the snapshot at `version` for `store`: common's first.
+    fn snapshot_steps(&self, store: &'t Store, version: u32) -> Vec<Step<'t>> {
+        let common = self
+            .tree
+            .common
+            .as_ref()
+            .filter(|c| c.name != store.name)
+            .and_then(|c| c.snapshots.iter().find(|s| s.version == version));
+        let own = store.snapshots.iter().find(|s| s.version == version);
+        common
+            .into_iter()
+            .chain(own)
+            .flat_map(|s| s.scripts.iter())
+            .map(|script| Step {
+                script,
+                in_snapshot: true,
+            })
+            .collect()
+    }
+
+    fn walk(&mut self, store: &'t Store, engine: Engine) -> Result<()> {
+        let (old, start, replay) = self.history(store);
+        // 1. Below the oldest snapshot: statement lints only.
+        for step in &old {
+            self.run_step(step, engine, None, None)?;
+        }
+        // 2. The replay, from the oldest snapshot or from nothing.
+        let execute = self.execute && engine == Engine::Sqlite;
+        let db = if execute {
+            Some(SqliteValidator::new()?)
+        } else {
+            None
+        };
+        let mut model = Model::with_bookkeeping();
+        if let Some(v) = start {
+            for step in self.snapshot_steps(store, v) {
+                self.run_step(&step, engine, Some(&mut model), db.as_ref())?;
+            }
+        }
+        let later: Vec<u32> = store
+            .snapshots
+            .iter()
+            .map(|s| s.version)
+            .filter(|v| Some(*v) != start)
+            .collect();
+        let mut pending_snapshots = later.iter().copied().peekable();
+        for step in &replay {
+            while let Some(&snap) = pending_snapshots.peek() {
+                if step.script.version <= snap {
+                    break;
+                }
+                self.check_snapshot(store, engine, snap, db.as_ref())?;
+                pending_snapshots.next();
+            }
+            self.run_step(step, engine, Some(&mut model), db.as_ref())?;
+        }
+        for snap in pending_snapshots {
+            self.check_snapshot(store, engine, snap, db.as_ref())?;
+        }
+        // 3. A fresh database: the newest snapshot, then the deltas after it.
+        if execute && let Some(&newest) = later.last() {
+            let fresh = SqliteValidator::new()?;
+            let mut fresh_model = Model::with_bookkeeping();
+            for step in self.snapshot_steps(store, newest) {
+                self.execute_step(&step, engine, &fresh, &mut fresh_model)?;
+            }
+            for step in replay.iter().filter(|s| s.script.version > newest) {
+                self.execute_step(step, engine, &fresh, &mut fresh_model)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lints the snapshot `version`'s files on a model of their own and, on SQLite, compares
+    /// the database they build with the replay.
+    fn check_snapshot(
+        &mut self,
+        store: &'t Store,
+        engine: Engine,
+        version: u32,
+        replay: Option<&SqliteValidator>,
+    ) -> Result<()> {
+        let fresh = match replay {
+            Some(_) => Some(SqliteValidator::new()?),
+            None => None,
+        };
+        let mut model = Model::with_bookkeeping();
+        for step in self.snapshot_steps(store, version) {
+            self.run_step(&step, engine, Some(&mut model), fresh.as_ref())?;
+        }
+        if let (Some(replay), Some(fresh)) = (replay, fresh) {
+            let lines = validate::diff(&fresh.dump()?, &replay.dump()?, "the snapshot", "the deltas");
+            if !lines.is_empty() {
+                let file = self
+                    .snapshot_steps(store, version)
+                    .iter()
+                    .rev()
+                    .find_map(|s| s.script.body(engine))
+                    .map(|f| self.tree.files[f].path.clone())
+                    .unwrap_or_else(|| format!("{}/full_schemas/{version}", store.name));
+                let mut d = Diagnostic::new(
+                    &lint::SNAPSHOT_DRIFT,
+                    format!(
+                        "snapshot `{}/full_schemas/{version}` differs from what the deltas up to version {version} produce ({} difference{})",
+                        store.name,
+                        lines.len(),
+                        if lines.len() == 1 { "" } else { "s" }
+                    ),
+                )
+                .at(&file, 0..0, Position { line: 1, column: 1 })
+                .engine(engine);
+                for l in lines.into_iter().take(20) {
+                    d = d.note(l);
+                }
+                self.diagnostics.push(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lints every statement of a step (against `model` when given), executes it on `db`
+    /// when given, and moves the model forward.
+    fn run_step(
+        &mut self,
+        step: &Step<'t>,
+        engine: Engine,
+        mut model: Option<&mut Model>,
+        db: Option<&SqliteValidator>,
+    ) -> Result<()> {
+        let script = step.script;
+        let Some(file) = script.body(engine) else {
+            if script.is_code()
+                && let Some(m) = model
+            {
+                m.uncertain = true;
+            }
+            return Ok(());
+        };
+        let tree = self.tree;
+        let source = &tree.files[file];
+        let pf = self.parsed.remove(&(file, engine)).expect("parsed in parse_all");
+        let no_transaction = pf.has(&Directive::NoTransaction);
+        let fk_off = pf.has(&Directive::ForeignKeysOff);
+        let version = (!step.in_snapshot).then_some(script.version);
+        if let Some(db) = db
+            && fk_off
+        {
+            db.set_foreign_keys(false)?;
+        }
+        for s in &pf.statements {
+            let ctx = StatementContext {
+                engine,
+                file: source,
+                stmt: s,
+                store: &script.store,
+                version,
+                no_transaction,
+                manifest: &tree.manifest,
+                compat_version: tree.compat_version(),
+                model: model.as_deref(),
+                store_tables: &self.store_tables,
+            };
+            self.diagnostics.extend(lints::check_statement(&ctx));
+            if let Some(ast) = &s.ast {
+                self.record_schedule(script, ast);
+            }
+            if let Some(db) = db
+                && let Err(e) = db.execute(s.statement.sql(&source.text))
+            {
+                self.diagnostics.push(exec_diagnostic(source, s, engine, &e));
+            }
+            if let Some(m) = model.as_deref_mut() {
+                match &s.ast {
+                    Some(ast) => m.apply(ast, &script.store, version),
+                    None => m.uncertain = true,
+                }
+            }
+        }
+        if let Some(db) = db
+            && fk_off
+        {
+            for v in db.foreign_key_violations()? {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &lint::FOREIGN_KEY_VIOLATION,
+                        format!("after `{}`: {v}", script.name),
+                    )
+                    .at(&source.path, 0..0, Position { line: 1, column: 1 })
+                    .engine(engine),
+                );
+            }
+            db.set_foreign_keys(true)?;
+        }
+        self.parsed.insert((file, engine), pf);
+        Ok(())
+    }
+
+    /// Executes a step without linting (the fresh-database path).
+    fn execute_step(
+        &mut self,
+        step: &Step<'t>,
+        engine: Engine,
+        db: &SqliteValidator,
+        model: &mut Model,
+    ) -> Result<()> {
+        let Some(file) = step.script.body(engine) else {
+            return Ok(());
+        };
+        let source = &self.tree.files[file];
+        let pf = &self.parsed[&(file, engine)];
+        let fk_off = pf.has(&Directive::ForeignKeysOff);
+        if fk_off {
+            db.set_foreign_keys(false)?;
+        }
+        for s in &pf.statements {
+            if let Err(e) = db.execute(s.statement.sql(&source.text)) {
+                self.diagnostics.push(exec_diagnostic(source, s, engine, &e));
+            }
+            if let Some(ast) = &s.ast {
+                model.apply(ast, &step.script.store, Some(step.script.version));
+            }
+        }
+        if fk_off {
+            db.set_foreign_keys(true)?;
+        }
+        Ok(())
+    }
+
+    /// Recognises `INSERT INTO strata_background_updates (...) VALUES (...)`.
+    fn record_schedule(&mut self, script: &Script, stmt: &ast::Statement) {
+        let ast::Statement::Insert(ins) = stmt else { return };
+        let ast::TableObject::TableName(n) = &ins.table else { return };
+        if object_name(n) != "strata_background_updates" {
+            return;
+        }
+        let Some(source) = &ins.source else { return };
+        let ast::SetExpr::Values(values) = source.body.as_ref() else {
+            return;
+        };
+        let cols: Vec<String> = ins
+            .columns
+            .iter()
+            .map(|c| c.to_string().to_lowercase())
+            .collect();
+        for row in &values.rows {
+            let get = |name: &str| {
+                cols.iter()
+                    .position(|c| c == name)
+                    .and_then(|i| row.get(i))
+                    .and_then(|e| match e {
+                        ast::Expr::Value(v) => Some(v.value.clone()),
+                        _ => None,
+                    })
+            };
+            let text = |v: Option<ast::Value>| match v {
+                Some(ast::Value::SingleQuotedString(s)) => Some(s),
+                _ => None,
+            };
+            let Some(name) = text(get("update_name")) else { continue };
+            if !self
+                .scheduled_seen
+                .insert((script.store.clone(), script.version, name.clone()))
+            {
+                continue;
+            }
+            self.scheduled.push(ScheduledUpdate {
+                store: script.store.clone(),
+                version: script.version,
+                delta: script.name.clone(),
+                depends_on: text(get("depends_on")),
+                ordering: match get("ordering") {
+                    Some(ast::Value::Number(n, _)) => n.parse().ok(),
+                    _ => None,
+                },
+                name,
+            });
+        }
+    }
+
+    /// A `depends_on` naming an update the tree never schedules is an error.
+    fn check_scheduled_dependencies(&mut self) {
+        let names: BTreeSet<&str> = self.scheduled.iter().map(|s| s.name.as_str()).collect();
+        let mut found = Vec::new();
+        for s in &self.scheduled {
+            if let Some(dep) = &s.depends_on
+                && !names.contains(dep.as_str())
+            {
+                found.push((s.clone(), dep.clone()));
+            }
+        }
+        for (s, dep) in found {
+            let file = self
+                .all_stores()
+                .filter(|st| st.name == s.store)
+                .flat_map(|st| st.deltas.iter())
+                .find(|d| d.version == s.version && d.name == s.delta)
+                .and_then(|d| match &d.kind {
+                    ScriptKind::Sql(b) => b.values().next().copied(),
+                    ScriptKind::Code(f) => Some(*f),
+                })
+                .map(|f| self.tree.files[f].path.clone())
+                .unwrap_or_default();
+            self.diagnostics.push(
+                Diagnostic::new(
+                    &lint::UNKNOWN_DEPENDENCY,
+                    format!(
+                        "background update `{}` depends on `{dep}`, which no delta of the tree schedules",
+                        s.name
+                    ),
+                )
+                .at(&file, 0..0, Position { line: 1, column: 1 }),
+            );
+        }
+    }
+}
+
+fn exec_diagnostic(
+    source: &crate::tree::SourceFile,
+    s: &crate::parse::ParsedStatement,
+    engine: Engine,
+    e: &validate::ExecError,
+) -> Diagnostic {
+    let start = s.statement.sql_span.start;
+    let (offset, position) = match e.offset {
+        Some(off) if start + off <= source.text.len() => {
+            (start + off, source.index.position(start + off))
+        }
+        _ => (start, s.statement.start),
+    };
+    Diagnostic::new(
+        &lint::EXECUTION_ERROR,
+        format!("SQLite fails to run this statement: {}", e.message),
+    )
+    .at(&source.path, offset..offset, position)
+    .engine(engine)
+}
