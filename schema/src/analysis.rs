@@ -22,6 +22,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::directive::Directive;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::history;
 use crate::lints::{self, StatementContext, registry as lint};
 use crate::model::{Model, object_name};
 use crate::parse::{ParsedFile, parse_file};
@@ -125,11 +126,7 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
     };
     a.parse_all();
     a.collect_store_tables();
-    let stores: Vec<&Store> = if tree.stores.is_empty() {
-        tree.common.iter().collect()
-    } else {
-        tree.stores.iter().collect()
-    };
+    let stores = history::stores(tree);
     for engine in a.engines.clone() {
         for store in &stores {
             a.walk(store, engine)?;
@@ -302,61 +299,27 @@ impl<'t> Analyser<'t> {
         self.store_tables = map;
     }
 
-    /// The history of `store` (with `common`) as (lint-only steps, replay start snapshot
-    /// version, replay steps).
-    fn history(&self, store: &'t Store) -> (Vec<Step<'t>>, Option<u32>, Vec<Step<'t>>) {
-        let common = self.tree.common.as_ref().filter(|c| c.name != store.name);
-        let start = store.snapshots.first().map(|s| s.version);
-        let mut deltas: Vec<(u32, bool, &Script)> = store
-            .deltas
-            .iter()
-            .map(|d| (d.version, false, d))
-            .chain(
-                common
-                    .iter()
-                    .flat_map(|c| c.deltas.iter().map(|d| (d.version, true, d))),
-            )
-            .collect();
-        // common first within a version, then byte order of name.
-        deltas.sort_by(|a, b| {
-            (a.0, !a.1, a.2.name.as_bytes()).cmp(&(b.0, !b.1, b.2.name.as_bytes()))
-        });
-        let (old, new): (Vec<_>, Vec<_>) = deltas
+    fn steps(scripts: Vec<&'t Script>, in_snapshot: bool) -> Vec<Step<'t>> {
+        scripts
             .into_iter()
-            .partition(|(v, _, _)| start.is_some_and(|s| *v <= s));
-        let step = |(_, _, script): (u32, bool, &'t Script)| Step {
-            script,
-            in_snapshot: false,
-        };
-        (
-            old.into_iter().map(step).collect(),
-            start,
-            new.into_iter().map(step).collect(),
-        )
-    }
-
-    /// Scripts of the snapshot at `version` for `store`: common's first.
-    fn snapshot_steps(&self, store: &'t Store, version: u32) -> Vec<Step<'t>> {
-        let common = self
-            .tree
-            .common
-            .as_ref()
-            .filter(|c| c.name != store.name)
-            .and_then(|c| c.snapshots.iter().find(|s| s.version == version));
-        let own = store.snapshots.iter().find(|s| s.version == version);
-        common
-            .into_iter()
-            .chain(own)
-            .flat_map(|s| s.scripts.iter())
             .map(|script| Step {
                 script,
-                in_snapshot: true,
+                in_snapshot,
             })
             .collect()
     }
 
+    fn snapshot_steps(&self, store: &'t Store, version: u32) -> Vec<Step<'t>> {
+        Self::steps(history::snapshot_scripts(self.tree, store, version), true)
+    }
+
     fn walk(&mut self, store: &'t Store, engine: Engine) -> Result<()> {
-        let (old, start, replay) = self.history(store);
+        let h = history::history(self.tree, store);
+        let (old, start, replay) = (
+            Self::steps(h.old, false),
+            h.start,
+            Self::steps(h.replay, false),
+        );
         // 1. Below the oldest snapshot: statement lints only.
         for step in &old {
             self.run_step(step, engine, None, None)?;
@@ -374,12 +337,7 @@ impl<'t> Analyser<'t> {
                 self.run_step(&step, engine, Some(&mut model), db.as_ref())?;
             }
         }
-        let later: Vec<u32> = store
-            .snapshots
-            .iter()
-            .map(|s| s.version)
-            .filter(|v| Some(*v) != start)
-            .collect();
+        let later = h.later_snapshots;
         let mut pending_snapshots = later.iter().copied().peekable();
         for step in &replay {
             while let Some(&snap) = pending_snapshots.peek() {
@@ -497,12 +455,20 @@ impl<'t> Analyser<'t> {
                 model: model.as_deref(),
                 store_tables: &self.store_tables,
             };
-            self.diagnostics.extend(lints::check_statement(&ctx));
+            let found = lints::check_statement(&ctx);
+            // A statement a lint or the parser already rejects fails to execute for the same
+            // reason: report the explanation, not SQLite's echo of it.
+            let explained = found.iter().any(|d| d.severity == Severity::Error)
+                || s.parse_error
+                    .as_ref()
+                    .is_some_and(|d| d.lint.code == lint::MISSING_SEMICOLON.code);
+            self.diagnostics.extend(found);
             if let Some(ast) = &s.ast {
                 self.record_schedule(script, ast);
             }
             if let Some(db) = db
                 && let Err(e) = db.execute(s.statement.sql(&source.text))
+                && !explained
             {
                 self.diagnostics.push(exec_diagnostic(source, s, engine, &e));
             }

@@ -26,6 +26,7 @@ pub mod diagnostic;
 pub mod directive;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod lints;
 pub mod manifest;
 pub mod model;

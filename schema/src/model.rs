@@ -304,6 +304,8 @@ impl Model {
                 let mut identifiers = identifiers_in(&ci.columns);
                 if let Some(p) = &ci.predicate {
                     identifiers.extend(identifiers_in(p));
+                    identifiers.sort();
+                    identifiers.dedup();
                 }
                 self.indexes.insert(
                     name.clone(),

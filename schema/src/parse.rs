@@ -199,14 +199,13 @@ fn parse_error_diagnostic(
     match err {
         ParseFailure::MissingSemicolon(pos) => {
             let offset = file.index.offset(pos).unwrap_or(stmt.sql_span.start);
-            let prev_line = pos.line.saturating_sub(1).max(stmt.start.line);
             Diagnostic::new(
                 &lint::MISSING_SEMICOLON,
                 "a new statement starts here, but the previous one has no `;`",
             )
             .at(&file.path, offset..offset, pos)
             .help(format!(
-                "add `;` at the end of the statement that starts on line {} (around line {prev_line})",
+                "add `;` at the end of the statement that starts on line {}",
                 stmt.start.line
             ))
             .engine(engine)

@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn quotes_and_comments_do_not_split() {
-        let text = "INSERT INTO t VALUES ('http://x;y -- z'); /* a; /* nested; */ b; */ SELECT 1;\n-- c;\nSELECT \"a;b\" FROM t";
+        let text = "INSERT INTO t VALUES ('http://x;y -- z'); /* a; b; */ SELECT 1;\n-- c;\nSELECT \"a;b\" FROM t";
         assert_eq!(
             sqls(text, &SQLiteDialect {}),
             vec![
@@ -346,6 +346,14 @@ mod tests {
                 "SELECT \"a;b\" FROM t"
             ]
         );
+    }
+
+    #[test]
+    fn nested_comments_follow_the_engine() {
+        // PostgreSQL nests block comments; SQLite ends the comment at the first `*/`.
+        let text = "SELECT 1; /* a; /* nested; */ b; */ SELECT 2;";
+        assert_eq!(sqls(text, &PostgreSqlDialect {}), vec!["SELECT 1", "SELECT 2"]);
+        assert_eq!(sqls(text, &SQLiteDialect {}).len(), 3);
     }
 
     #[test]
@@ -382,7 +390,7 @@ mod tests {
     fn spans_tile_the_input_and_positions_are_one_based() {
         let text = "\n\n  SELECT 1;\r\n-- x\nSELECT 2 ;  \n";
         let split = split_statements(text, &SQLiteDialect {});
-        assert_eq!(split.statements[0].span, 0..12);
+        assert_eq!(split.statements[0].span, 0..13);
         assert_eq!(split.statements[0].start, Position { line: 3, column: 3 });
         assert_eq!(split.statements[1].start, Position { line: 5, column: 1 });
         assert_eq!(split.statements[1].span.end, split.trailing.start);
