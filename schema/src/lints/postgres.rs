@@ -38,12 +38,6 @@ pub(super) fn check(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
                     format!("`{form}` does not exist in PostgreSQL"),
                 ));
             }
-            if ins.replace_into {
-                out.push(ctx.at_statement(
-                    &lint::POSTGRES_REPLACE_INTO,
-                    "`REPLACE INTO` does not exist in PostgreSQL",
-                ));
-            }
         }
         ast::Statement::CreateIndex(ci) if ci.concurrently || ctx.no_transaction => {}
         ast::Statement::CreateIndex(ci) => blocking_index(ctx, ci, out),
@@ -93,6 +87,16 @@ fn token_rules(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
             &lint::POSTGRES_PRAGMA,
             first,
             "`PRAGMA` does not exist in PostgreSQL",
+        ));
+    }
+    if let [first, second, ..] = toks.as_slice()
+        && is_kw(&first.token, Keyword::REPLACE)
+        && is_kw(&second.token, Keyword::INTO)
+    {
+        out.push(ctx.at_token(
+            &lint::POSTGRES_REPLACE_INTO,
+            first,
+            "`REPLACE INTO` does not exist in PostgreSQL",
         ));
     }
     if let Some(t) = toks.iter().find(|t| is_word(&t.token, "AUTOINCREMENT")) {
