@@ -22,7 +22,9 @@ enum Command {
     ///
     /// Exit status: 0 when no error was found (warnings allowed), 1 when at least one
     /// error was found, 2 when the tree or a database could not be read.
-    #[command(after_help = "Examples:\n  strata check examples/chat/schema\n  strata check schema --engine sqlite --format json\n  strata check schema --postgres postgres://postgres@127.0.0.1:5432/postgres")]
+    #[command(
+        after_help = "Examples:\n  strata check examples/chat/schema\n  strata check schema --engine sqlite --format json\n  strata check schema --postgres postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     Check(CheckArgs),
 }
 

@@ -17,7 +17,9 @@ pub enum PgCheckError {
     #[error("invalid PostgreSQL URL: {0}")]
     Url(#[source] postgres::Error),
     /// The server could not be reached or refused the scratch database.
-    #[error("PostgreSQL check failed: {0} (is the server running and may this user create databases?)")]
+    #[error(
+        "PostgreSQL check failed: {0} (is the server running and may this user create databases?)"
+    )]
     Server(#[source] postgres::Error),
 }
 
@@ -88,10 +90,7 @@ fn run_script(
                         Some(ErrorPosition::Original(p)) => {
                             // 1-based character position inside the statement.
                             let chars = (*p as usize).saturating_sub(1);
-                            let byte = sql
-                                .char_indices()
-                                .nth(chars)
-                                .map_or(sql.len(), |(i, _)| i);
+                            let byte = sql.char_indices().nth(chars).map_or(sql.len(), |(i, _)| i);
                             Some(source.index.position(s.statement.sql_span.start + byte))
                         }
                         _ => None,

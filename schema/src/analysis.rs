@@ -79,7 +79,9 @@ pub struct Analysis {
 impl Analysis {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Number of (errors, warnings).
@@ -216,7 +218,9 @@ impl<'t> Analyser<'t> {
                 continue;
             }
             for &engine in &self.engines {
-                let Some(file) = script.body(engine) else { continue };
+                let Some(file) = script.body(engine) else {
+                    continue;
+                };
                 if self.parsed.contains_key(&(file, engine)) {
                     continue;
                 }
@@ -238,10 +242,13 @@ impl<'t> Analyser<'t> {
                     );
                 }
                 for s in &mut pf.statements {
-                    let Some(mut d) = s.parse_error.clone() else { continue };
+                    let Some(mut d) = s.parse_error.clone() else {
+                        continue;
+                    };
                     if engine == Engine::Sqlite && d.lint.code == lint::NOT_ANALYSED.code {
                         // SQLite itself decides whether the syntax is valid.
-                        if let Err(e) = SqliteValidator::syntax_check(s.statement.sql(&source.text)) {
+                        if let Err(e) = SqliteValidator::syntax_check(s.statement.sql(&source.text))
+                        {
                             d = Diagnostic {
                                 lint: &lint::SYNTAX_ERROR,
                                 severity: Severity::Error,
@@ -250,8 +257,9 @@ impl<'t> Analyser<'t> {
                                 ..d
                             };
                         } else if self.execute {
-                            d.message
-                                .push_str(" (SQLite accepts its syntax; it is executed but not linted)");
+                            d.message.push_str(
+                                " (SQLite accepts its syntax; it is executed but not linted)",
+                            );
                         }
                     }
                     if !s.allows(d.lint) {
@@ -274,8 +282,12 @@ impl<'t> Analyser<'t> {
                 .chain(store.snapshots.iter().flat_map(|s| s.scripts.iter()));
             for script in scripts {
                 for &engine in &self.engines {
-                    let Some(file) = script.body(engine) else { continue };
-                    let Some(pf) = self.parsed.get(&(file, engine)) else { continue };
+                    let Some(file) = script.body(engine) else {
+                        continue;
+                    };
+                    let Some(pf) = self.parsed.get(&(file, engine)) else {
+                        continue;
+                    };
                     for s in &pf.statements {
                         match &s.ast {
                             Some(ast::Statement::CreateTable(ct)) => {
@@ -283,7 +295,8 @@ impl<'t> Analyser<'t> {
                             }
                             Some(ast::Statement::AlterTable(at)) => {
                                 for op in &at.operations {
-                                    if let ast::AlterTableOperation::RenameTable { table_name } = op {
+                                    if let ast::AlterTableOperation::RenameTable { table_name } = op
+                                    {
                                         let (ast::RenameTableNameKind::As(n)
                                         | ast::RenameTableNameKind::To(n)) = table_name;
                                         set.insert(object_name(n));
@@ -313,6 +326,20 @@ impl<'t> Analyser<'t> {
         Self::steps(history::snapshot_scripts(self.tree, store, version), true)
     }
 
+    /// Tables the snapshot at `version` creates.
+    fn snapshot_tables(&self, store: &'t Store, version: u32, engine: Engine) -> BTreeSet<String> {
+        self.snapshot_steps(store, version)
+            .iter()
+            .filter_map(|s| s.script.body(engine))
+            .filter_map(|f| self.parsed.get(&(f, engine)))
+            .flat_map(|pf| pf.statements.iter())
+            .filter_map(|s| match &s.ast {
+                Some(ast::Statement::CreateTable(ct)) => Some(object_name(&ct.name)),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn walk(&mut self, store: &'t Store, engine: Engine) -> Result<()> {
         let h = history::history(self.tree, store);
         let (old, start, replay) = (
@@ -322,23 +349,30 @@ impl<'t> Analyser<'t> {
         );
         let execute = self.execute && engine == Engine::Sqlite;
         let new_db = || -> Result<Option<SqliteValidator>> {
-            Ok(if execute { Some(SqliteValidator::new()?) } else { None })
+            Ok(if execute {
+                Some(SqliteValidator::new()?)
+            } else {
+                None
+            })
         };
         let mut db = new_db()?;
         let mut model = Model::with_bookkeeping();
         let mut replay_start = None;
         if let Some(v) = start {
-            // 1. Deltas below the oldest snapshot. Try them from an empty database first: a
-            //    tree whose history starts from scratch replays them, and its oldest snapshot
-            //    is then checked for drift like any other. Otherwise they were written against
-            //    a base the tree no longer has: lint them statement by statement only.
+            // 1. Deltas below the oldest snapshot. Try them from an empty database first: when
+            //    they run cleanly and create every table the snapshot has, the history starts
+            //    from scratch, and the oldest snapshot is checked for drift like any other.
+            //    Otherwise they were written against a base the tree no longer has: lint them
+            //    statement by statement only.
             let mark = self.diagnostics.len();
             for step in &old {
                 self.run_step(step, engine, Some(&mut model), db.as_ref())?;
             }
             let trial = self.diagnostics.split_off(mark);
+            let snapshot_tables = self.snapshot_tables(store, v, engine);
             let replayable = !old.is_empty()
-                && !trial.iter().any(|d| REPLAY_FAILURES.contains(&d.lint.code));
+                && !trial.iter().any(|d| REPLAY_FAILURES.contains(&d.lint.code))
+                && snapshot_tables.iter().all(|t| model.tables.contains_key(t));
             if replayable {
                 self.diagnostics.extend(trial);
                 self.check_snapshot(store, engine, v, db.as_ref())?;
@@ -406,7 +440,12 @@ impl<'t> Analyser<'t> {
             self.run_step(&step, engine, Some(&mut model), fresh.as_ref())?;
         }
         if let (Some(replay), Some(fresh)) = (replay, fresh) {
-            let lines = validate::diff(&fresh.dump()?, &replay.dump()?, "the snapshot", "the deltas");
+            let lines = validate::diff(
+                &fresh.dump()?,
+                &replay.dump()?,
+                "the snapshot",
+                "the deltas",
+            );
             if !lines.is_empty() {
                 let file = self
                     .snapshot_steps(store, version)
@@ -418,8 +457,8 @@ impl<'t> Analyser<'t> {
                 let mut d = Diagnostic::new(
                     &lint::SNAPSHOT_DRIFT,
                     format!(
-                        "snapshot `{}/full_schemas/{version}` differs from what the deltas up to version {version} produce ({} difference{})",
-                        store.name,
+                        "snapshot `{}` differs from what the deltas up to version {version} produce ({} difference{})",
+                        file.rsplit_once('/').map_or(file.as_str(), |(dir, _)| dir),
                         lines.len(),
                         if lines.len() == 1 { "" } else { "s" }
                     ),
@@ -455,7 +494,10 @@ impl<'t> Analyser<'t> {
         };
         let tree = self.tree;
         let source = &tree.files[file];
-        let pf = self.parsed.remove(&(file, engine)).expect("parsed in parse_all");
+        let pf = self
+            .parsed
+            .remove(&(file, engine))
+            .expect("parsed in parse_all");
         let no_transaction = pf.has(&Directive::NoTransaction);
         let fk_off = pf.has(&Directive::ForeignKeysOff);
         let version = (!step.in_snapshot).then_some(script.version);
@@ -492,7 +534,8 @@ impl<'t> Analyser<'t> {
                 && let Err(e) = db.execute(s.statement.sql(&source.text))
                 && !explained
             {
-                self.diagnostics.push(exec_diagnostic(source, s, engine, &e));
+                self.diagnostics
+                    .push(exec_diagnostic(source, s, engine, &e));
             }
             if let Some(m) = model.as_deref_mut() {
                 match &s.ast {
@@ -539,7 +582,8 @@ impl<'t> Analyser<'t> {
         }
         for s in &pf.statements {
             if let Err(e) = db.execute(s.statement.sql(&source.text)) {
-                self.diagnostics.push(exec_diagnostic(source, s, engine, &e));
+                self.diagnostics
+                    .push(exec_diagnostic(source, s, engine, &e));
             }
             if let Some(ast) = &s.ast {
                 model.apply(ast, &step.script.store, Some(step.script.version));
@@ -553,8 +597,12 @@ impl<'t> Analyser<'t> {
 
     /// Recognises `INSERT INTO strata_background_updates (...) VALUES (...)`.
     fn record_schedule(&mut self, script: &Script, stmt: &ast::Statement) {
-        let ast::Statement::Insert(ins) = stmt else { return };
-        let ast::TableObject::TableName(n) = &ins.table else { return };
+        let ast::Statement::Insert(ins) = stmt else {
+            return;
+        };
+        let ast::TableObject::TableName(n) = &ins.table else {
+            return;
+        };
         if object_name(n) != "strata_background_updates" {
             return;
         }
@@ -581,7 +629,9 @@ impl<'t> Analyser<'t> {
                 Some(ast::Value::SingleQuotedString(s)) => Some(s),
                 _ => None,
             };
-            let Some(name) = text(get("update_name")) else { continue };
+            let Some(name) = text(get("update_name")) else {
+                continue;
+            };
             if !self
                 .scheduled_seen
                 .insert((script.store.clone(), script.version, name.clone()))

@@ -84,7 +84,10 @@ mod tests {
     fn golden_values_are_pinned() {
         // If these change, every recorded checksum in every database changes: don't.
         assert_eq!(
-            checksum_of_text("CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT);", Engine::Sqlite),
+            checksum_of_text(
+                "CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT);",
+                Engine::Sqlite
+            ),
             "391d067dd847529b706d6c47030717ece73f6bc43f4ef3d6bfadd9f8189c02ba"
         );
     }
@@ -105,7 +108,11 @@ mod tests {
             "-- strata: allow(G301)\nINSERT INTO t VALUES ('a b');\nSELECT 1;",
             "INSERT INTO t VALUES ('a b');\n-- strata: unchecked\nSELECT 1;",
         ] {
-            assert_ne!(checksum_of_text(different, Engine::Postgres), base, "{different:?}");
+            assert_ne!(
+                checksum_of_text(different, Engine::Postgres),
+                base,
+                "{different:?}"
+            );
         }
     }
 }

@@ -62,7 +62,11 @@ pub fn snapshot_scripts<'t>(tree: &'t Tree, store: &'t Store, version: u32) -> V
         .filter(|c| c.name != store.name)
         .and_then(|c| c.snapshots.iter().find(|s| s.version == version));
     let own = store.snapshots.iter().find(|s| s.version == version);
-    common.into_iter().chain(own).flat_map(|s| s.scripts.iter()).collect()
+    common
+        .into_iter()
+        .chain(own)
+        .flat_map(|s| s.scripts.iter())
+        .collect()
 }
 
 /// The stores to walk: the tree's stores, or `common` alone when it is all there is.

@@ -121,8 +121,9 @@ mod tests {
     #[test]
     fn defaults_and_overrides() {
         assert_eq!(Manifest::parse("").unwrap(), Manifest::default());
-        let m = Manifest::parse("engines = [\"sqlite\"]\nmin_sqlite = \"3.53\"\ncompat_version = 7")
-            .unwrap();
+        let m =
+            Manifest::parse("engines = [\"sqlite\"]\nmin_sqlite = \"3.53\"\ncompat_version = 7")
+                .unwrap();
         assert_eq!(m.engines, vec![Engine::Sqlite]);
         assert_eq!(m.min_sqlite, SqliteVersion(3, 53, 0));
         assert_eq!(m.compat_version, Some(7));

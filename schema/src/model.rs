@@ -145,8 +145,9 @@ impl Model {
     pub fn with_bookkeeping() -> Model {
         let mut m = Model::default();
         for sql in crate::bookkeeping::create_statements(crate::engine::Engine::Sqlite) {
-            let stmts = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
-                .expect("bookkeeping DDL parses");
+            let stmts =
+                sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
+                    .expect("bookkeeping DDL parses");
             for s in &stmts {
                 m.apply(s, "strata", None);
             }
@@ -203,10 +204,10 @@ impl Model {
                         return;
                     };
                     match op {
-                        AlterTableOperation::AddColumn { column_def, .. } => {
-                            if table.column(&ident(&column_def.name)).is_none() {
-                                table.add_column(column_def);
-                            }
+                        AlterTableOperation::AddColumn { column_def, .. }
+                            if table.column(&ident(&column_def.name)).is_none() =>
+                        {
+                            table.add_column(column_def);
                         }
                         AlterTableOperation::DropColumn { column_names, .. } => {
                             let drop: Vec<String> = column_names.iter().map(ident).collect();
@@ -265,9 +266,9 @@ impl Model {
                                         c.default = Some(value.to_string())
                                     }
                                     ast::AlterColumnOperation::DropDefault => c.default = None,
-                                    ast::AlterColumnOperation::SetDataType { data_type, .. } => {
-                                        c.data_type = data_type.to_string().to_uppercase()
-                                    }
+                                    ast::AlterColumnOperation::SetDataType {
+                                        data_type, ..
+                                    } => c.data_type = data_type.to_string().to_uppercase(),
                                     _ => {}
                                 }
                             }
@@ -429,11 +430,18 @@ mod tests {
         );
         let members = &m.tables["members"];
         assert_eq!(
-            members.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            members
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
             ["room_id", "member_id", "joined_ts"]
         );
         assert_eq!(members.foreign_keys[0].foreign_table, "chat_rooms");
-        assert_eq!(m.tables["chat_rooms"].columns[1].default.as_deref(), Some("'x'"));
+        assert_eq!(
+            m.tables["chat_rooms"].columns[1].default.as_deref(),
+            Some("'x'")
+        );
         assert!(m.tables["chat_rooms"].columns[1].not_null);
         assert!(m.tables["chat_rooms"].columns[0].primary_key);
         assert!(!m.tables.contains_key("gone"));

@@ -165,7 +165,9 @@ pub fn parse_statement(stmt: &Statement, engine: Engine) -> Result<ast::Statemen
         Err(ParserError::ParserError(msg) | ParserError::TokenizerError(msg)) => {
             let (message, position) = split_location(&msg);
             if message.starts_with("Expected: end of statement") {
-                return Err(ParseFailure::MissingSemicolon(position.unwrap_or(stmt.start)));
+                return Err(ParseFailure::MissingSemicolon(
+                    position.unwrap_or(stmt.start),
+                ));
             }
             Err(ParseFailure::Unreadable { message, position })
         }
@@ -251,14 +253,19 @@ mod tests {
         let f = file("CREATE TABLE a (x INT);\nALTER SEQUENCE s OWNED BY a.x;");
         let parsed = parse_file(&f, Engine::Postgres);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        assert_eq!(parsed.statements[1].parse_error.as_ref().unwrap().lint.code, "Q002");
+        assert_eq!(
+            parsed.statements[1].parse_error.as_ref().unwrap().lint.code,
+            "Q002"
+        );
         assert!(parsed.statements[1].ast.is_none());
         assert!(parsed.statements[0].ast.is_some());
     }
 
     #[test]
     fn unchecked_and_allow_directives_apply() {
-        let f = file("-- strata: allow(S107)\nSELECT 1;\n-- strata: unchecked\nALTER SEQUENCE s OWNED BY a.x;");
+        let f = file(
+            "-- strata: allow(S107)\nSELECT 1;\n-- strata: unchecked\nALTER SEQUENCE s OWNED BY a.x;",
+        );
         let parsed = parse_file(&f, Engine::Postgres);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         assert!(parsed.statements.iter().all(|s| s.parse_error.is_none()));

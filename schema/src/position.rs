@@ -72,7 +72,10 @@ impl LineIndex {
 
     /// Byte offset of the start of the line holding `offset`.
     pub fn line_start(&self, offset: usize) -> usize {
-        let line = self.starts.partition_point(|&s| s <= offset.min(self.text_len)) - 1;
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset.min(self.text_len))
+            - 1;
         self.starts[line]
     }
 

@@ -239,10 +239,7 @@ impl Splitter<'_> {
         // Directives after the last statement apply to nothing.
         for d in std::mem::take(&mut self.pending) {
             self.out.problems.push(SplitProblem {
-                message: format!(
-                    "directive `{}` is not followed by a statement",
-                    d.directive
-                ),
+                message: format!("directive `{}` is not followed by a statement", d.directive),
                 help: "put the directive on the line just before the statement it applies to"
                     .to_string(),
                 span: d.span,
@@ -352,7 +349,10 @@ mod tests {
     fn nested_comments_follow_the_engine() {
         // PostgreSQL nests block comments; SQLite ends the comment at the first `*/`.
         let text = "SELECT 1; /* a; /* nested; */ b; */ SELECT 2;";
-        assert_eq!(sqls(text, &PostgreSqlDialect {}), vec!["SELECT 1", "SELECT 2"]);
+        assert_eq!(
+            sqls(text, &PostgreSqlDialect {}),
+            vec!["SELECT 1", "SELECT 2"]
+        );
         assert_eq!(sqls(text, &SQLiteDialect {}).len(), 3);
     }
 
@@ -401,7 +401,10 @@ mod tests {
     fn non_ascii_text_keeps_byte_spans() {
         let text = "INSERT INTO t VALUES ('héllo wörld'); SELECT 'ü';";
         let parts = sqls(text, &SQLiteDialect {});
-        assert_eq!(parts, vec!["INSERT INTO t VALUES ('héllo wörld')", "SELECT 'ü'"]);
+        assert_eq!(
+            parts,
+            vec!["INSERT INTO t VALUES ('héllo wörld')", "SELECT 'ü'"]
+        );
     }
 
     #[test]
@@ -435,7 +438,8 @@ mod tests {
 
     #[test]
     fn chunks_parse_like_the_whole_file() {
-        let text = "CREATE TABLE a (x INT); INSERT INTO a VALUES (1); CREATE VIEW v AS SELECT x FROM a";
+        let text =
+            "CREATE TABLE a (x INT); INSERT INTO a VALUES (1); CREATE VIEW v AS SELECT x FROM a";
         let dialect = SQLiteDialect {};
         let whole = Parser::parse_sql(&dialect, text).unwrap();
         let split = split_statements(text, &dialect);

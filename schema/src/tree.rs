@@ -225,11 +225,7 @@ impl Loader {
     }
 
     fn at_file(&self, lint: &'static lint::LintInfo, path: &Path, msg: String) -> Diagnostic {
-        Diagnostic::new(lint, msg).at(
-            &self.rel(path),
-            0..0,
-            Position { line: 1, column: 1 },
-        )
+        Diagnostic::new(lint, msg).at(&self.rel(path), 0..0, Position { line: 1, column: 1 })
     }
 
     /// Lists a directory sorted by byte order of name; links leaving the tree are reported
@@ -290,7 +286,10 @@ impl Loader {
     fn load(&mut self) -> Result<()> {
         let root = self.root.clone();
         let entries = self.list(&root)?;
-        if let Some(manifest) = entries.iter().find(|e| e.name == "strata.toml" && !e.is_dir) {
+        if let Some(manifest) = entries
+            .iter()
+            .find(|e| e.name == "strata.toml" && !e.is_dir)
+        {
             self.load_manifest(&manifest.path.clone());
         }
         let single = entries
@@ -327,7 +326,10 @@ impl Loader {
                     let d = self.at_file(
                         &lint::UNEXPECTED_ENTRY,
                         &e.path,
-                        format!("`{}` is ignored: the tree root holds store folders and `strata.toml`", e.name),
+                        format!(
+                            "`{}` is ignored: the tree root holds store folders and `strata.toml`",
+                            e.name
+                        ),
                     );
                     self.diag(d);
                 }
@@ -476,18 +478,18 @@ impl Loader {
                             self.rel(&e.path)
                         ),
                     )
-                    .help(format!(
-                        "merge them into one folder named `{version}`"
-                    ));
+                    .help(format!("merge them into one folder named `{version}`"));
                 self.diag(d);
                 continue;
             }
             if e.name != version.to_string() {
-                let d = self.at_file(
-                    &lint::LEADING_ZERO_VERSION,
-                    &e.path,
-                    format!("version folder `{}` has leading zeros", self.rel(&e.path)),
-                ).help(format!("rename it to `{version}`"));
+                let d = self
+                    .at_file(
+                        &lint::LEADING_ZERO_VERSION,
+                        &e.path,
+                        format!("version folder `{}` has leading zeros", self.rel(&e.path)),
+                    )
+                    .help(format!("rename it to `{version}`"));
                 self.diag(d);
             }
             seen.insert(version, (self.rel(&e.path), e.path));

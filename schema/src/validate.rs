@@ -50,7 +50,7 @@ impl SqliteValidator {
     /// Checks a statement's syntax without running it, on an empty database: `Err` only for
     /// syntax errors (a missing table is not one).
     pub fn syntax_check(sql: &str) -> Result<(), ExecError> {
-        let conn = Connection::open_in_memory().map_err(|e| exec_error(e))?;
+        let conn = Connection::open_in_memory().map_err(exec_error)?;
         match conn.prepare(sql) {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -83,7 +83,9 @@ impl SqliteValidator {
                 let rowid: Option<i64> = r.get(1)?;
                 let parent: String = r.get(2)?;
                 Ok(match rowid {
-                    Some(id) => format!("row {id} of `{table}` references a missing `{parent}` row"),
+                    Some(id) => {
+                        format!("row {id} of `{table}` references a missing `{parent}` row")
+                    }
                     None => format!("a row of `{table}` references a missing `{parent}` row"),
                 })
             })
@@ -166,7 +168,11 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                         t.to_uppercase(),
                         if nn != 0 { " NOT NULL" } else { "" },
                         d.map(|d| format!(" DEFAULT {d}")).unwrap_or_default(),
-                        if pk != 0 { format!(" PRIMARY KEY #{pk}") } else { String::new() },
+                        if pk != 0 {
+                            format!(" PRIMARY KEY #{pk}")
+                        } else {
+                            String::new()
+                        },
                         if hidden != 0 { " GENERATED" } else { "" }
                     ))
                 })?;
@@ -192,14 +198,25 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                 for r in rows {
                     let (id, parent, from, to, upd, del) = r?;
                     let e = by_id.entry(id).or_insert_with(|| {
-                        (parent.to_lowercase(), vec![], vec![], format!("ON UPDATE {upd} ON DELETE {del}"))
+                        (
+                            parent.to_lowercase(),
+                            vec![],
+                            vec![],
+                            format!("ON UPDATE {upd} ON DELETE {del}"),
+                        )
                     });
                     e.1.push(from.to_lowercase());
                     e.2.push(to.unwrap_or_default().to_lowercase());
                 }
                 let mut fk_facts: Vec<String> = by_id
                     .into_values()
-                    .map(|(p, f, t, a)| format!("foreign key ({}) -> {p} ({}) {a}", f.join(", "), t.join(", ")))
+                    .map(|(p, f, t, a)| {
+                        format!(
+                            "foreign key ({}) -> {p} ({}) {a}",
+                            f.join(", "),
+                            t.join(", ")
+                        )
+                    })
                     .collect();
                 fk_facts.sort();
                 facts.extend(fk_facts);
@@ -222,7 +239,11 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                     auto_facts.push(format!(
                         "{}{} ({})",
                         if unique != 0 { "unique " } else { "" },
-                        if origin == "pk" { "primary key" } else { "constraint" },
+                        if origin == "pk" {
+                            "primary key"
+                        } else {
+                            "constraint"
+                        },
                         cols.join(", ")
                     ));
                 }
@@ -230,7 +251,8 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                 facts.extend(auto_facts);
                 out.insert(key, facts);
                 // Seed rows.
-                let mut q = conn.prepare(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))?;
+                let mut q =
+                    conn.prepare(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))?;
                 let n = q.column_count();
                 let mut rows: Vec<String> = q
                     .query_map([], |r| {
@@ -241,7 +263,10 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                                 ValueRef::Integer(v) => v.to_string(),
                                 ValueRef::Real(v) => v.to_string(),
                                 ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
-                                ValueRef::Blob(b) => format!("x'{}'", b.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                                ValueRef::Blob(b) => format!(
+                                    "x'{}'",
+                                    b.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                                ),
                             });
                         }
                         Ok(format!("({})", vals.join(", ")))
@@ -272,7 +297,10 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                 out.insert(key, vec![fact]);
             }
             _ => {
-                out.insert(key, vec![sql.as_deref().map(normalise_sql).unwrap_or_default()]);
+                out.insert(
+                    key,
+                    vec![sql.as_deref().map(normalise_sql).unwrap_or_default()],
+                );
             }
         }
     }
@@ -288,7 +316,8 @@ fn index_columns(conn: &Connection, index: &str) -> rusqlite::Result<Vec<String>
         let desc: i64 = r.get(1)?;
         Ok(format!(
             "{}{}",
-            n.map(|n| n.to_lowercase()).unwrap_or_else(|| "<expr>".into()),
+            n.map(|n| n.to_lowercase())
+                .unwrap_or_else(|| "<expr>".into()),
             if desc != 0 { " DESC" } else { "" }
         ))
     })?
@@ -308,7 +337,10 @@ fn check_constraints(sql: &str) -> Vec<String> {
     use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
     use sqlparser::parser::Parser;
     let Ok(stmts) = Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql) else {
-        return vec![format!("sql {}", sql.split_whitespace().collect::<Vec<_>>().join(" "))];
+        return vec![format!(
+            "sql {}",
+            sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        )];
     };
     let Some(Statement::CreateTable(ct)) = stmts.first() else {
         return Vec::new();
@@ -330,8 +362,14 @@ fn check_constraints(sql: &str) -> Vec<String> {
     out
 }
 
-/// Compares two dumps; returns readable diff lines (`- left only`, `+ right only`).
-pub fn diff(left: &SchemaDump, right: &SchemaDump, left_name: &str, right_name: &str) -> Vec<String> {
+/// Compares two dumps and returns readable lines, e.g. `index t_a: only in the deltas` or
+/// ``table t: the snapshot has `column a INT` `` (`left`/`right` name the two sides).
+pub fn diff(
+    left: &SchemaDump,
+    right: &SchemaDump,
+    left_name: &str,
+    right_name: &str,
+) -> Vec<String> {
     let mut lines = Vec::new();
     let keys: std::collections::BTreeSet<&String> = left.keys().chain(right.keys()).collect();
     for key in keys {
@@ -340,10 +378,10 @@ pub fn diff(left: &SchemaDump, right: &SchemaDump, left_name: &str, right_name: 
             (None, Some(_)) => lines.push(format!("{key}: only in {right_name}")),
             (Some(a), Some(b)) if a != b => {
                 for f in a.iter().filter(|f| !b.contains(f)) {
-                    lines.push(format!("{key}: {left_name} has `{f}`"));
+                    lines.push(format!("{key}: only {left_name} has `{f}`"));
                 }
                 for f in b.iter().filter(|f| !a.contains(f)) {
-                    lines.push(format!("{key}: {right_name} has `{f}`"));
+                    lines.push(format!("{key}: only {right_name} have `{f}`"));
                 }
             }
             _ => {}
@@ -359,8 +397,10 @@ mod tests {
     #[test]
     fn foreign_keys_are_on_and_bookkeeping_exists() {
         let v = SqliteValidator::new().unwrap();
-        v.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)").unwrap();
-        v.execute("CREATE TABLE c (p INTEGER REFERENCES p (id))").unwrap();
+        v.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        v.execute("CREATE TABLE c (p INTEGER REFERENCES p (id))")
+            .unwrap();
         let err = v.execute("INSERT INTO c VALUES (1)").unwrap_err();
         assert!(err.message.contains("FOREIGN KEY"), "{err:?}");
         v.execute("INSERT INTO strata_background_updates (update_name) VALUES ('x')")
@@ -379,15 +419,26 @@ mod tests {
         let a = SqliteValidator::new().unwrap();
         let b = SqliteValidator::new().unwrap();
         for v in [&a, &b] {
-            v.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, ts BIGINT NOT NULL DEFAULT 0)").unwrap();
+            v.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, ts BIGINT NOT NULL DEFAULT 0)")
+                .unwrap();
             v.execute("INSERT INTO t VALUES (1, 5)").unwrap();
         }
-        a.execute("CREATE INDEX t_ts ON t (ts) WHERE ts > 0").unwrap();
+        a.execute("CREATE INDEX t_ts ON t (ts) WHERE ts > 0")
+            .unwrap();
         b.execute("CREATE INDEX t_ts ON t (ts)").unwrap();
         b.execute("INSERT INTO t VALUES (2, 6)").unwrap();
-        let d = diff(&a.dump().unwrap(), &b.dump().unwrap(), "snapshot", "deltas");
+        let d = diff(
+            &a.dump().unwrap(),
+            &b.dump().unwrap(),
+            "the snapshot",
+            "the deltas",
+        );
         assert_eq!(d.len(), 3, "{d:#?}");
         assert!(d[0].contains("WHERE ts > 0"), "{d:#?}");
-        assert!(d.iter().any(|l| l.contains("rows t: deltas has `(2, 6)`")), "{d:#?}");
+        assert!(
+            d.iter()
+                .any(|l| l.contains("rows t: only the deltas have `(2, 6)`")),
+            "{d:#?}"
+        );
     }
 }

@@ -62,50 +62,135 @@ fn silent(code: &str, manifest: &str, name: &str, sql: &str) {
 
 #[test]
 fn s101_sqlite_alter_column() {
-    let d = fires("S101", "", "01_x.sql", "ALTER TABLE t ALTER COLUMN a TYPE BIGINT;");
+    let d = fires(
+        "S101",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ALTER COLUMN a TYPE BIGINT;",
+    );
     assert_eq!(d.location.unwrap().position.line, 1);
-    fires("S101", "", "01_x.sql", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1;");
-    fires("S101", "", "01_x.sql", "ALTER TABLE t ALTER COLUMN a SET NOT NULL;");
+    fires(
+        "S101",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1;",
+    );
+    fires(
+        "S101",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+    );
     // SET NOT NULL exists from SQLite 3.53 on.
-    silent("S101", "min_sqlite = \"3.53\"", "01_x.sql", "ALTER TABLE t ALTER COLUMN a SET NOT NULL;");
-    fires("S101", "min_sqlite = \"3.53\"", "01_x.sql", "ALTER TABLE t ALTER COLUMN a DROP DEFAULT;");
+    silent(
+        "S101",
+        "min_sqlite = \"3.53\"",
+        "01_x.sql",
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+    );
+    fires(
+        "S101",
+        "min_sqlite = \"3.53\"",
+        "01_x.sql",
+        "ALTER TABLE t ALTER COLUMN a DROP DEFAULT;",
+    );
     silent("S101", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c BIGINT;");
 }
 
 #[test]
 fn s102_sqlite_add_constraint() {
-    fires("S102", "", "01_x.sql", "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);");
-    silent("S102", "min_sqlite = \"3.53\"", "01_x.sql", "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);");
+    fires(
+        "S102",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);",
+    );
+    silent(
+        "S102",
+        "min_sqlite = \"3.53\"",
+        "01_x.sql",
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0);",
+    );
 }
 
 #[test]
 fn s103_sqlite_alter_add_key() {
-    fires("S103", "", "01_x.sql", "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a);");
-    fires("S103", "", "01_x.sql", "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id);");
+    fires(
+        "S103",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a);",
+    );
+    fires(
+        "S103",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id);",
+    );
     silent("S103", "", "01_x.sql", "CREATE UNIQUE INDEX t_a ON t (a);");
 }
 
 #[test]
 fn s104_sqlite_add_column() {
-    fires("S104", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c BIGINT NOT NULL;");
-    fires("S104", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c BIGINT DEFAULT CURRENT_TIMESTAMP;");
-    fires("S104", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c BIGINT UNIQUE;");
-    silent("S104", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c BIGINT NOT NULL DEFAULT 0;");
+    fires(
+        "S104",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c BIGINT NOT NULL;",
+    );
+    fires(
+        "S104",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c BIGINT DEFAULT CURRENT_TIMESTAMP;",
+    );
+    fires(
+        "S104",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c BIGINT UNIQUE;",
+    );
+    silent(
+        "S104",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c BIGINT NOT NULL DEFAULT 0;",
+    );
 }
 
 #[test]
 fn s105_sqlite_multiple_alter() {
-    fires("S105", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c INT, ADD COLUMN d INT;");
-    silent("S105", "", "01_x.sql", "ALTER TABLE t ADD COLUMN c INT;\nALTER TABLE t ADD COLUMN d INT;");
+    fires(
+        "S105",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c INT, ADD COLUMN d INT;",
+    );
+    silent(
+        "S105",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN c INT;\nALTER TABLE t ADD COLUMN d INT;",
+    );
 }
 
 #[test]
 fn s106_sqlite_concurrently_and_p207() {
-    fires("S106", "", "01_x.sql", "-- strata: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);");
+    fires(
+        "S106",
+        "",
+        "01_x.sql",
+        "-- strata: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);",
+    );
     let sql = "-- strata: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);";
     silent("S106", "", "01_x.sql.postgres", sql);
     silent("P207", "", "01_x.sql.postgres", sql);
-    fires("P207", "", "01_x.sql.postgres", "CREATE INDEX CONCURRENTLY i ON t (a);");
+    fires(
+        "P207",
+        "",
+        "01_x.sql.postgres",
+        "CREATE INDEX CONCURRENTLY i ON t (a);",
+    );
 }
 
 #[test]
@@ -116,8 +201,18 @@ fn s107_sqlite_truncate() {
 
 #[test]
 fn s108_sqlite_serial() {
-    fires("S108", "", "01_x.sql", "CREATE TABLE s (id SERIAL PRIMARY KEY);");
-    silent("S108", "", "01_x.sql.sqlite", "CREATE TABLE s (id INTEGER PRIMARY KEY);");
+    fires(
+        "S108",
+        "",
+        "01_x.sql",
+        "CREATE TABLE s (id SERIAL PRIMARY KEY);",
+    );
+    silent(
+        "S108",
+        "",
+        "01_x.sql.sqlite",
+        "CREATE TABLE s (id INTEGER PRIMARY KEY);",
+    );
 }
 
 #[test]
@@ -135,56 +230,156 @@ fn s110_sqlite_cast_operator() {
 
 #[test]
 fn s111_sqlite_drop_column_in_use() {
-    fires("S111", "", "01_x.sql", "CREATE INDEX t_a ON t (a);\nALTER TABLE t DROP COLUMN a;");
-    fires("S111", "", "01_x.sql", "CREATE VIEW v AS SELECT a FROM t;\nALTER TABLE t DROP COLUMN a;");
-    silent("S111", "", "01_x.sql", "CREATE INDEX t_a ON t (a);\nDROP INDEX t_a;\nALTER TABLE t DROP COLUMN a;");
+    fires(
+        "S111",
+        "",
+        "01_x.sql",
+        "CREATE INDEX t_a ON t (a);\nALTER TABLE t DROP COLUMN a;",
+    );
+    fires(
+        "S111",
+        "",
+        "01_x.sql",
+        "CREATE VIEW v AS SELECT a FROM t;\nALTER TABLE t DROP COLUMN a;",
+    );
+    silent(
+        "S111",
+        "",
+        "01_x.sql",
+        "CREATE INDEX t_a ON t (a);\nDROP INDEX t_a;\nALTER TABLE t DROP COLUMN a;",
+    );
 }
 
 #[test]
 fn p201_to_p206_postgres_bound() {
-    fires("P201", "", "01_x.sql", "INSERT OR IGNORE INTO p (id) VALUES (1);");
-    silent("P201", "", "01_x.sql", "INSERT INTO p (id) VALUES (1) ON CONFLICT (id) DO NOTHING;");
+    fires(
+        "P201",
+        "",
+        "01_x.sql",
+        "INSERT OR IGNORE INTO p (id) VALUES (1);",
+    );
+    silent(
+        "P201",
+        "",
+        "01_x.sql",
+        "INSERT INTO p (id) VALUES (1) ON CONFLICT (id) DO NOTHING;",
+    );
     fires("P202", "", "01_x.sql", "REPLACE INTO p (id) VALUES (1);");
-    silent("P202", "", "01_x.sql.sqlite", "REPLACE INTO p (id) VALUES (1);");
-    fires("P203", "", "01_x.sql", "CREATE TABLE s (id INTEGER PRIMARY KEY AUTOINCREMENT);");
-    silent("P203", "", "01_x.sql.sqlite", "CREATE TABLE s (id INTEGER PRIMARY KEY AUTOINCREMENT);");
+    silent(
+        "P202",
+        "",
+        "01_x.sql.sqlite",
+        "REPLACE INTO p (id) VALUES (1);",
+    );
+    fires(
+        "P203",
+        "",
+        "01_x.sql",
+        "CREATE TABLE s (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+    );
+    silent(
+        "P203",
+        "",
+        "01_x.sql.sqlite",
+        "CREATE TABLE s (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+    );
     fires("P204", "", "01_x.sql", "PRAGMA user_version = 3;");
     silent("P204", "", "01_x.sql.sqlite", "PRAGMA user_version = 3;");
-    fires("P205", "", "01_x.sql", "CREATE TABLE s (k TEXT PRIMARY KEY) WITHOUT ROWID;");
-    silent("P205", "", "01_x.sql", "CREATE TABLE s (k TEXT PRIMARY KEY);");
+    fires(
+        "P205",
+        "",
+        "01_x.sql",
+        "CREATE TABLE s (k TEXT PRIMARY KEY) WITHOUT ROWID;",
+    );
+    silent(
+        "P205",
+        "",
+        "01_x.sql",
+        "CREATE TABLE s (k TEXT PRIMARY KEY);",
+    );
     fires("P206", "", "01_x.sql", "CREATE TABLE s (data BLOB);");
-    silent("P206", "", "01_x.sql.postgres", "CREATE TABLE s (data BYTEA);");
+    silent(
+        "P206",
+        "",
+        "01_x.sql.postgres",
+        "CREATE TABLE s (data BYTEA);",
+    );
 }
 
 #[test]
 fn p208_int_timestamp() {
-    fires("P208", "", "01_x.sql", "CREATE TABLE e (origin_server_ts INT);");
-    fires("P208", "", "01_x.sql", "ALTER TABLE t ADD COLUMN duration_ms INTEGER;");
-    silent("P208", "", "01_x.sql", "CREATE TABLE e (origin_server_ts BIGINT);");
+    fires(
+        "P208",
+        "",
+        "01_x.sql",
+        "CREATE TABLE e (origin_server_ts INT);",
+    );
+    fires(
+        "P208",
+        "",
+        "01_x.sql",
+        "ALTER TABLE t ADD COLUMN duration_ms INTEGER;",
+    );
+    silent(
+        "P208",
+        "",
+        "01_x.sql",
+        "CREATE TABLE e (origin_server_ts BIGINT);",
+    );
 }
 
 #[test]
 fn p209_blocking_index() {
     fires("P209", "", "01_x.sql", "CREATE INDEX t_a ON t (a);");
-    silent("P209", "", "01_x.sql", "CREATE TABLE n (a INT);\nCREATE INDEX n_a ON n (a);");
+    silent(
+        "P209",
+        "",
+        "01_x.sql",
+        "CREATE TABLE n (a INT);\nCREATE INDEX n_a ON n (a);",
+    );
 }
 
 #[test]
 fn p210_alter_type() {
-    fires("P210", "", "01_x.sql.postgres", "ALTER TABLE t ALTER COLUMN a TYPE BIGINT;");
-    silent("P210", "", "01_x.sql.postgres", "ALTER TABLE t ADD COLUMN a_big BIGINT;");
+    fires(
+        "P210",
+        "",
+        "01_x.sql.postgres",
+        "ALTER TABLE t ALTER COLUMN a TYPE BIGINT;",
+    );
+    silent(
+        "P210",
+        "",
+        "01_x.sql.postgres",
+        "ALTER TABLE t ADD COLUMN a_big BIGINT;",
+    );
 }
 
 #[test]
 fn p211_fk_not_valid() {
-    fires("P211", "", "01_x.sql.postgres", "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id);");
-    silent("P211", "", "01_x.sql.postgres", "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) NOT VALID;");
+    fires(
+        "P211",
+        "",
+        "01_x.sql.postgres",
+        "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id);",
+    );
+    silent(
+        "P211",
+        "",
+        "01_x.sql.postgres",
+        "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) NOT VALID;",
+    );
 }
 
 #[test]
 fn g301_transaction_control() {
     fires("G301", "", "01_x.sql", "BEGIN;\nDELETE FROM t;\nCOMMIT;");
-    fires("G301", "", "01_x.sql.sqlite", "BEGIN IMMEDIATE;\nDELETE FROM t;\nEND TRANSACTION;");
+    fires(
+        "G301",
+        "",
+        "01_x.sql.sqlite",
+        "BEGIN IMMEDIATE;\nDELETE FROM t;\nEND TRANSACTION;",
+    );
     silent("G301", "", "01_x.sql", "DELETE FROM t;");
 }
 
@@ -192,15 +387,30 @@ fn g301_transaction_control() {
 fn g302_drop_referenced_table() {
     let setup = "CREATE TABLE c (p_id BIGINT REFERENCES p (id));";
     fires("G302", "", "01_x.sql", &format!("{setup}\nDROP TABLE p;"));
-    silent("G302", "", "01_x.sql", &format!("{setup}\nDROP TABLE c;\nDROP TABLE p;"));
-    silent("G302", "", "01_x.sql", &format!("{setup}\nDROP TABLE c, p;"));
+    silent(
+        "G302",
+        "",
+        "01_x.sql",
+        &format!("{setup}\nDROP TABLE c;\nDROP TABLE p;"),
+    );
+    silent(
+        "G302",
+        "",
+        "01_x.sql",
+        &format!("{setup}\nDROP TABLE c, p;"),
+    );
 }
 
 #[test]
 fn g303_drop_before_compat() {
     let d = fires("G303", "compat_version = 1", "01_x.sql", "DROP TABLE t;");
     assert_eq!(d.severity, strata_schema::Severity::Warning);
-    fires("G303", "compat_version = 1", "01_x.sql", "ALTER TABLE t DROP COLUMN b;");
+    fires(
+        "G303",
+        "compat_version = 1",
+        "01_x.sql",
+        "ALTER TABLE t DROP COLUMN b;",
+    );
     silent("G303", "compat_version = 2", "01_x.sql", "DROP TABLE t;");
 }
 
@@ -208,26 +418,60 @@ fn g303_drop_before_compat() {
 fn g304_unknown_table() {
     let d = fires("G304", "", "01_x.sql", "INSERT INTO nope (a) VALUES (1);");
     assert_eq!(d.location.unwrap().position.column, 13);
-    silent("G304", "external_tables = [\"nope\"]", "01_x.sql", "INSERT INTO nope (a) VALUES (1);");
+    silent(
+        "G304",
+        "external_tables = [\"nope\"]",
+        "01_x.sql",
+        "INSERT INTO nope (a) VALUES (1);",
+    );
     // Foreign keys may name tables created later (SQLite allows it).
-    silent("G304", "", "01_x.sql", "CREATE TABLE c (x BIGINT REFERENCES later (id));\nCREATE TABLE later (id BIGINT PRIMARY KEY);");
-    silent("G304", "", "01_x.sql", "WITH w AS (SELECT a FROM t) INSERT INTO t (a) SELECT a FROM w;");
+    silent(
+        "G304",
+        "",
+        "01_x.sql",
+        "CREATE TABLE c (x BIGINT REFERENCES later (id));\nCREATE TABLE later (id BIGINT PRIMARY KEY);",
+    );
+    silent(
+        "G304",
+        "",
+        "01_x.sql",
+        "WITH w AS (SELECT a FROM t) INSERT INTO t (a) SELECT a FROM w;",
+    );
 }
 
 #[test]
 fn g305_unknown_column() {
     fires("G305", "", "01_x.sql", "INSERT INTO t (zz) VALUES (1);");
-    fires("G305", "", "01_x.sql", "CREATE TABLE n (a INT);\nCREATE INDEX n_z ON n (z);");
+    fires(
+        "G305",
+        "",
+        "01_x.sql",
+        "CREATE TABLE n (a INT);\nCREATE INDEX n_z ON n (z);",
+    );
     fires("G305", "", "01_x.sql", "UPDATE t SET zz = 1;");
-    silent("G305", "", "01_x.sql", "INSERT INTO t (a) VALUES (1);\nUPDATE t SET b = 'x';");
+    silent(
+        "G305",
+        "",
+        "01_x.sql",
+        "INSERT INTO t (a) VALUES (1);\nUPDATE t SET b = 'x';",
+    );
 }
 
 #[test]
 fn g306_wrong_store_and_g307_unknown_dependency() {
     let d = check(&[
-        ("main/delta/1/01_users.sql", "CREATE TABLE users (id BIGINT PRIMARY KEY);"),
-        ("state/delta/1/02_groups.sql", "CREATE TABLE state_groups (id BIGINT PRIMARY KEY);"),
-        ("main/delta/2/01_bad.sql", "INSERT INTO state_groups (id) VALUES (1);"),
+        (
+            "main/delta/1/01_users.sql",
+            "CREATE TABLE users (id BIGINT PRIMARY KEY);",
+        ),
+        (
+            "state/delta/1/02_groups.sql",
+            "CREATE TABLE state_groups (id BIGINT PRIMARY KEY);",
+        ),
+        (
+            "main/delta/2/01_bad.sql",
+            "INSERT INTO state_groups (id) VALUES (1);",
+        ),
         ("common/delta/2/02_bad.sql", "DELETE FROM users;"),
         (
             "main/delta/2/03_bg.sql",
@@ -236,8 +480,16 @@ fn g306_wrong_store_and_g307_unknown_dependency() {
     ]);
     let wrong: Vec<_> = d.iter().filter(|d| d.lint.code == "G306").collect();
     assert_eq!(wrong.len(), 2, "{d:#?}");
-    assert!(wrong[0].message.contains("belongs to store `main`"), "{}", wrong[0].message);
-    assert!(wrong[1].message.contains("belongs to store `state`"), "{}", wrong[1].message);
+    assert!(
+        wrong[0].message.contains("belongs to store `main`"),
+        "{}",
+        wrong[0].message
+    );
+    assert!(
+        wrong[1].message.contains("belongs to store `state`"),
+        "{}",
+        wrong[1].message
+    );
     assert!(codes(&d).contains(&"G307"), "{d:#?}");
 }
 
@@ -245,9 +497,19 @@ fn g306_wrong_store_and_g307_unknown_dependency() {
 fn q001_to_q003_statements() {
     let d = fires("Q001", "", "01_x.sql.sqlite", "CREATE TABEL s (a INT);");
     assert!(d.message.contains("SQLite rejects"), "{}", d.message);
-    let d = fires("Q002", "", "01_x.sql.postgres", "CREATE SEQUENCE s;\nALTER SEQUENCE s OWNED BY t.a;");
+    let d = fires(
+        "Q002",
+        "",
+        "01_x.sql.postgres",
+        "CREATE SEQUENCE s;\nALTER SEQUENCE s OWNED BY t.a;",
+    );
     assert_eq!(d.location.unwrap().position.line, 2);
-    silent("Q002", "", "01_x.sql.postgres", "CREATE SEQUENCE s;\n-- strata: unchecked\nALTER SEQUENCE s OWNED BY t.a;");
+    silent(
+        "Q002",
+        "",
+        "01_x.sql.postgres",
+        "CREATE SEQUENCE s;\n-- strata: unchecked\nALTER SEQUENCE s OWNED BY t.a;",
+    );
     let d = fires("Q003", "", "01_x.sql", "DELETE FROM t\nDELETE FROM p;");
     assert_eq!(d.location.unwrap().position.line, 2);
 }
@@ -260,14 +522,22 @@ fn x001_execution_and_x002_foreign_keys() {
     let orphan = "-- strata: foreign-keys-off\nCREATE TABLE c (p_id BIGINT REFERENCES p (id));\nINSERT INTO c VALUES (7);";
     fires("X002", "", "01_x.sql.sqlite", orphan);
     // The same insert with foreign keys on is an execution error instead.
-    fires("X001", "", "01_x.sql.sqlite", "CREATE TABLE c (p_id BIGINT REFERENCES p (id));\nINSERT INTO c VALUES (7);");
+    fires(
+        "X001",
+        "",
+        "01_x.sql.sqlite",
+        "CREATE TABLE c (p_id BIGINT REFERENCES p (id));\nINSERT INTO c VALUES (7);",
+    );
 }
 
 #[test]
 fn x003_snapshot_drift() {
     let base = [
         ("delta/1/01_t.sql", "CREATE TABLE t (a INT);"),
-        ("delta/2/01_idx.sql", "CREATE INDEX t_a ON t (a) WHERE a > 0;"),
+        (
+            "delta/2/01_idx.sql",
+            "CREATE INDEX t_a ON t (a) WHERE a > 0;",
+        ),
         ("delta/2/02_seed.sql", "INSERT INTO t (a) VALUES (1);"),
     ];
     let mut good = base.to_vec();
@@ -278,18 +548,33 @@ fn x003_snapshot_drift() {
     let d = check(&good);
     assert!(!codes(&d).contains(&"X003"), "{d:#?}");
     let mut bad = base.to_vec();
-    bad.push(("full_schemas/2/01.sql", "CREATE TABLE t (a INT);\nCREATE INDEX t_a ON t (a);"));
+    bad.push((
+        "full_schemas/2/01.sql",
+        "CREATE TABLE t (a INT);\nCREATE INDEX t_a ON t (a);",
+    ));
     let d = check(&bad);
-    let drift = d.iter().find(|d| d.lint.code == "X003").expect("drift reported");
-    assert!(drift.notes.iter().any(|n| n.contains("WHERE a > 0")), "{drift:#?}");
-    assert!(drift.notes.iter().any(|n| n.contains("rows t")), "{drift:#?}");
+    let drift = d
+        .iter()
+        .find(|d| d.lint.code == "X003")
+        .expect("drift reported");
+    assert!(
+        drift.notes.iter().any(|n| n.contains("WHERE a > 0")),
+        "{drift:#?}"
+    );
+    assert!(
+        drift.notes.iter().any(|n| n.contains("rows t")),
+        "{drift:#?}"
+    );
 }
 
 #[test]
 fn old_deltas_below_the_snapshot_are_only_linted() {
     let d = check(&[
         // Written against a base the tree no longer has: no "unknown table" for it.
-        ("delta/5/01_old.sql", "ALTER TABLE ancient ADD COLUMN x INT;\nTRUNCATE ancient;"),
+        (
+            "delta/5/01_old.sql",
+            "ALTER TABLE ancient ADD COLUMN x INT;\nTRUNCATE ancient;",
+        ),
         ("full_schemas/6/01.sql", "CREATE TABLE t (a INT);"),
         ("delta/7/01_new.sql", "INSERT INTO t (a) VALUES (1);"),
     ]);
@@ -298,8 +583,18 @@ fn old_deltas_below_the_snapshot_are_only_linted() {
 
 #[test]
 fn allow_directive_silences_by_code_or_name() {
-    silent("S107", "", "01_x.sql", "-- strata: allow(S107)\nTRUNCATE t;");
-    silent("S107", "", "01_x.sql", "DELETE FROM p;\n-- strata: allow(sqlite-truncate)\nTRUNCATE t;");
+    silent(
+        "S107",
+        "",
+        "01_x.sql",
+        "-- strata: allow(S107)\nTRUNCATE t;",
+    );
+    silent(
+        "S107",
+        "",
+        "01_x.sql",
+        "DELETE FROM p;\n-- strata: allow(sqlite-truncate)\nTRUNCATE t;",
+    );
 }
 
 #[test]
@@ -315,19 +610,33 @@ fn tree_diagnostics() {
         ("main/delta/5/02_x.sql", "SELECT 1;"),
         ("state/delta/5/02_x.sql", "SELECT 1;"),
         ("main/notes.txt", "hello"),
-        ("main/delta/6/01_nt.sql.postgres", "-- strata: no-transaction\nSELECT 1;\nSELECT 2;"),
+        (
+            "main/delta/6/01_nt.sql.postgres",
+            "-- strata: no-transaction\nSELECT 1;\nSELECT 2;",
+        ),
         ("main/delta/6/02_bad.sql", "-- strata: nope\nSELECT 1;"),
         ("main/delta/7/01_code.rs", "fn f() {}"),
         ("strata.toml", "engines = [\"sqlite\", \"postgres\"]\n"),
     ]);
     let c = codes(&d);
-    for expected in ["T008", "T001", "T002", "T003", "T005", "T009", "T011", "T012", "T013", "T016"] {
+    for expected in [
+        "T008", "T001", "T002", "T003", "T005", "T009", "T011", "T012", "T013", "T016",
+    ] {
         assert!(c.contains(&expected), "{expected} missing from {c:?}");
     }
-    let d = check(&[("delta/1/01_a.sql.postgres", "SELECT 1;"), ("strata.toml", "engines = [\"sqlite\"]")]);
+    let d = check(&[
+        ("delta/1/01_a.sql.postgres", "SELECT 1;"),
+        ("strata.toml", "engines = [\"sqlite\"]"),
+    ]);
     assert_eq!(codes(&d), vec!["T014"]);
-    let d = check(&[("delta/1/01_a.sql", "SELECT 1;"), ("strata.toml", "engine = [\"sqlite\"]")]);
-    let m = d.iter().find(|d| d.lint.code == "T010").expect("bad manifest");
+    let d = check(&[
+        ("delta/1/01_a.sql", "SELECT 1;"),
+        ("strata.toml", "engine = [\"sqlite\"]"),
+    ]);
+    let m = d
+        .iter()
+        .find(|d| d.lint.code == "T010")
+        .expect("bad manifest");
     assert_eq!(m.location.as_ref().unwrap().file, "strata.toml");
     let d = check(&[("delta/07/01_a.sql", "SELECT 1;")]);
     assert_eq!(codes(&d), vec!["T004"]);
@@ -337,7 +646,11 @@ fn tree_diagnostics() {
 fn non_utf8_and_links_leaving_the_tree() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &[("delta/1/01_a.sql", "SELECT 1;")]);
-    fs::write(dir.path().join("delta/1/02_latin1.sql"), b"SELECT 'caf\xe9';").unwrap();
+    fs::write(
+        dir.path().join("delta/1/02_latin1.sql"),
+        b"SELECT 'caf\xe9';",
+    )
+    .unwrap();
     let outside = tempfile::NamedTempFile::new().unwrap();
     fs::write(outside.path(), "SELECT 1;").unwrap();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("delta/1/03_link.sql")).unwrap();
@@ -349,7 +662,10 @@ fn non_utf8_and_links_leaving_the_tree() {
 #[test]
 fn missing_common_snapshot_part() {
     let d = check(&[
-        ("common/full_schemas/1/01.sql", "CREATE TABLE settings (k TEXT);"),
+        (
+            "common/full_schemas/1/01.sql",
+            "CREATE TABLE settings (k TEXT);",
+        ),
         ("main/full_schemas/1/01.sql", "CREATE TABLE u (a INT);"),
         ("main/full_schemas/2/01.sql", "CREATE TABLE u (a INT);"),
     ]);

@@ -48,7 +48,10 @@ fn transaction_control(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
         out.push(ctx.at_token(
             &lint::TRANSACTION_CONTROL,
             first,
-            format!("`{}` in a delta: strata manages transactions itself", first.token),
+            format!(
+                "`{}` in a delta: strata manages transactions itself",
+                first.token
+            ),
         ));
     }
 }
@@ -116,8 +119,7 @@ fn is_builtin_relation(name: &ObjectName) -> bool {
         Some(ObjectNamePart::Identifier(i)) => i.value.to_lowercase(),
         _ => return false,
     };
-    if name.0.len() > 1 && matches!(first.as_str(), "information_schema" | "pg_catalog" | "temp")
-    {
+    if name.0.len() > 1 && matches!(first.as_str(), "information_schema" | "pg_catalog" | "temp") {
         return true;
     }
     let last = object_name(name);
@@ -190,7 +192,12 @@ fn references(ctx: &StatementContext<'_>, stmt: &ast::Statement, out: &mut Vec<D
         if !seen.insert(name.clone()) {
             continue;
         }
-        if ctx.manifest.external_tables.iter().any(|t| t.to_lowercase() == name) {
+        if ctx
+            .manifest
+            .external_tables
+            .iter()
+            .any(|t| t.to_lowercase() == name)
+        {
             continue;
         }
         let other_store = |name: &str| {
@@ -227,7 +234,9 @@ fn references(ctx: &StatementContext<'_>, stmt: &ast::Statement, out: &mut Vec<D
 
 fn wrong_store(ctx: &StatementContext<'_>, r: &ObjectName, name: &str, owner: &str) -> Diagnostic {
     let help = if ctx.store == COMMON {
-        format!("`common` deltas may only touch `common` tables: move this delta into `{owner}/delta/`")
+        format!(
+            "`common` deltas may only touch `common` tables: move this delta into `{owner}/delta/`"
+        )
     } else {
         format!("move this delta into `{owner}/delta/<version>/`")
     };
@@ -308,7 +317,9 @@ fn columns(ctx: &StatementContext<'_>, stmt: &ast::Statement, out: &mut Vec<Diag
             }
         }
         ast::Statement::Update(up) => {
-            if let ast::TableFactor::Table { name, alias: None, .. } = &up.table.relation
+            if let ast::TableFactor::Table {
+                name, alias: None, ..
+            } = &up.table.relation
                 && up.table.joins.is_empty()
             {
                 let table = object_name(name);

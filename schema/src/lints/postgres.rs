@@ -1,6 +1,8 @@
 //! Rules for statements that run on PostgreSQL.
 
-use sqlparser::ast::{self, AlterColumnOperation, AlterTableOperation, SqliteOnConflict, TableConstraint};
+use sqlparser::ast::{
+    self, AlterColumnOperation, AlterTableOperation, SqliteOnConflict, TableConstraint,
+};
 use sqlparser::keywords::Keyword;
 
 use super::registry as lint;
@@ -129,7 +131,12 @@ fn token_rules(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
 
 fn int_timestamp(ctx: &StatementContext<'_>, col: &str, ty: &str, out: &mut Vec<Diagnostic>) {
     let timestampish = col.ends_with("_ts") || col.ends_with("_ms") || col == "ts";
-    if timestampish && matches!(ty, "INT" | "INTEGER" | "INT4" | "SMALLINT" | "INT2" | "SERIAL") {
+    if timestampish
+        && matches!(
+            ty,
+            "INT" | "INTEGER" | "INT4" | "SMALLINT" | "INT2" | "SERIAL"
+        )
+    {
         out.push(ctx.at_first(
             &lint::POSTGRES_INT_TIMESTAMP,
             |t| is_word(t, col),
