@@ -96,7 +96,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         report
             .analysis
             .diagnostics
-            .sort_by(|a, b| a.location_string().cmp(&b.location_string()));
+            .sort_by_cached_key(|d| d.sort_key());
     }
     let diags = &report.analysis.diagnostics;
     match args.format {

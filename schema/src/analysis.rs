@@ -149,11 +149,7 @@ fn finish(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut by_key: BTreeMap<(String, usize, usize, &'static str, String), Diagnostic> =
         BTreeMap::new();
     for d in diags {
-        let (file, line, col) = match &d.location {
-            Some(l) => (l.file.clone(), l.position.line, l.position.column),
-            None => (String::new(), 0, 0),
-        };
-        let key = (file, line, col, d.lint.code, d.message.clone());
+        let key = d.sort_key();
         match by_key.get_mut(&key) {
             Some(existing) => {
                 if existing.engine != d.engine {

@@ -100,6 +100,15 @@ impl Diagnostic {
         self
     }
 
+    /// The order diagnostics are reported in: file, line, column, code, message.
+    pub fn sort_key(&self) -> (String, usize, usize, &'static str, String) {
+        let (file, line, col) = match &self.location {
+            Some(l) => (l.file.clone(), l.position.line, l.position.column),
+            None => (String::new(), 0, 0),
+        };
+        (file, line, col, self.lint.code, self.message.clone())
+    }
+
     /// `file:line:col` (or just the file, or nothing).
     pub fn location_string(&self) -> String {
         match &self.location {
