@@ -671,3 +671,11 @@ fn missing_common_snapshot_part() {
     ]);
     assert!(codes(&d).contains(&"T015"), "{d:#?}");
 }
+
+#[test]
+fn p212_postgres_too_new() {
+    let sql = "CREATE UNIQUE INDEX t_a ON t (a) NULLS NOT DISTINCT;";
+    let d = fires("P212", "", "01_x.sql.postgres", sql);
+    assert!(d.message.contains("PostgreSQL 15"), "{}", d.message);
+    silent("P212", "min_postgres = 15", "01_x.sql.postgres", sql);
+}

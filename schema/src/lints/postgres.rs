@@ -118,6 +118,7 @@ fn token_rules(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
             "`WITHOUT ROWID` does not exist in PostgreSQL",
         ));
     }
+    too_new(ctx, &toks, out);
     if let Some(t) = concurrently_token(ctx)
         && !ctx.no_transaction
     {
@@ -126,6 +127,50 @@ fn token_rules(ctx: &StatementContext<'_>, out: &mut Vec<Diagnostic>) {
             t,
             "`CONCURRENTLY` cannot run inside the transaction strata wraps around each delta",
         ));
+    }
+}
+
+/// Syntax and the PostgreSQL major version that introduced it, as word sequences.
+const NEW_SYNTAX: &[(&[&str], u32, &str)] = &[
+    (&["NULLS", "NOT", "DISTINCT"], 15, "`NULLS NOT DISTINCT`"),
+    (&["MERGE", "INTO"], 15, "`MERGE`"),
+    (
+        &["CREATE", "OR", "REPLACE", "TRIGGER"],
+        14,
+        "`CREATE OR REPLACE TRIGGER`",
+    ),
+    (&["BEGIN", "ATOMIC"], 14, "`BEGIN ATOMIC` routine bodies"),
+    (&["STORED"], 12, "stored generated columns"),
+    (
+        &["EXECUTE", "FUNCTION"],
+        11,
+        "`EXECUTE FUNCTION` in triggers",
+    ),
+];
+
+fn too_new(
+    ctx: &StatementContext<'_>,
+    toks: &[&sqlparser::tokenizer::TokenWithSpan],
+    out: &mut Vec<Diagnostic>,
+) {
+    for (words, major, what) in NEW_SYNTAX {
+        if ctx.manifest.min_postgres >= *major {
+            continue;
+        }
+        if let Some(w) = toks.windows(words.len()).find(|w| {
+            w.iter()
+                .zip(words.iter())
+                .all(|(t, word)| is_word(&t.token, word))
+        }) {
+            out.push(ctx.at_token(
+                &lint::POSTGRES_TOO_NEW,
+                w[0],
+                format!(
+                    "{what} needs PostgreSQL {major}, but the oldest supported is {}",
+                    ctx.manifest.min_postgres
+                ),
+            ));
+        }
     }
 }
 

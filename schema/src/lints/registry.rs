@@ -236,6 +236,11 @@ lints! {
         help: Some("add the constraint `NOT VALID`, then `ALTER TABLE ... VALIDATE CONSTRAINT` in a later delta"),
         bad: "ALTER TABLE e ADD CONSTRAINT e_room FOREIGN KEY (room_id) REFERENCES rooms (id);", good: "ALTER TABLE e ADD CONSTRAINT e_room FOREIGN KEY (room_id) REFERENCES rooms (id) NOT VALID;";
 
+    POSTGRES_TOO_NEW = "P212" "postgres-too-new" Error
+        summary: "syntax newer than the oldest supported PostgreSQL (`min_postgres`)"
+        help: Some("rewrite it for the oldest supported release, or raise `min_postgres` in strata.toml"),
+        bad: "CREATE UNIQUE INDEX i ON t (a) NULLS NOT DISTINCT; -- min_postgres = 13", good: "CREATE UNIQUE INDEX i ON t (a) NULLS NOT DISTINCT; -- min_postgres = 15";
+
     // ---- both engines ------------------------------------------------------------------------
     TRANSACTION_CONTROL = "G301" "transaction-control" Error
         summary: "`BEGIN`, `COMMIT`, `ROLLBACK` or `SAVEPOINT` in a delta"
