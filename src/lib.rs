@@ -1,14 +1,22 @@
 //! strata: versioned SQL schema migrations for SQLite and PostgreSQL, checked before they run.
 //!
-//! This facade re-exports strata's crates. Today that is the analysis core, which reads a
-//! migration tree, lints it and validates it by execution on an in-memory SQLite:
+//! - [`schema`]: the analysis core. It reads a migration tree, lints it, validates it by
+//!   execution on an in-memory SQLite and builds its plan.
+//! - [`runtime`] (re-exported at the top level): applies a plan to SQLite (feature
+//!   `sqlite`, default) or PostgreSQL (feature `postgres`).
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let tree = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/chat/schema");
-//! let report = strata::schema::check(&tree, &Default::default())?;
-//! assert!(!report.analysis.has_errors(), "{}", report.render());
+//! let (report, plan) = strata::schema::load_plan(&tree, &Default::default())?;
+//! let plan = plan.ok_or_else(|| report.render())?;
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let mut db = strata::driver::sqlite::SqliteDriver::new(&mut conn)?;
+//! let done = strata::Migrator::new(&plan).apply(&mut db)?;
+//! assert_eq!(done.snapshots.len(), 3); // common, main and state load snapshot 10
 //! # Ok(()) }
 //! ```
 
+pub use strata_runtime as runtime;
+pub use strata_runtime::*;
 pub use strata_schema as schema;

@@ -176,7 +176,7 @@ impl Diagnostic {
             "message": self.message,
             "help": self.help,
             "notes": self.notes,
-            "engine": self.engine,
+            "engine": self.engine.map(|e| e.name()),
         })
     }
 }

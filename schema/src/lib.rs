@@ -31,6 +31,7 @@ pub mod lints;
 pub mod manifest;
 pub mod model;
 pub mod parse;
+pub mod plan;
 pub mod position;
 pub mod split;
 pub mod tree;
@@ -56,6 +57,18 @@ impl Report {
     pub fn render(&self) -> String {
         diagnostic::render(&self.analysis.diagnostics, Some(&self.tree))
     }
+}
+
+/// Reads and checks the tree at `root` and, when it has no errors, builds its plan: the
+/// same [`strata_runtime::Migrations`] that `include_migrations!` embeds. The report is
+/// returned either way (its warnings are worth showing).
+pub fn load_plan(
+    root: &std::path::Path,
+    options: &CheckOptions,
+) -> Result<(Report, Option<strata_runtime::Migrations>)> {
+    let report = check(root, options)?;
+    let plan = (!report.analysis.has_errors()).then(|| plan::build(&report.tree, &report.analysis));
+    Ok((report, plan))
 }
 
 /// Reads the tree at `root` and checks it.

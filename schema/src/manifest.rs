@@ -58,11 +58,19 @@ impl<'de> Deserialize<'de> for SqliteVersion {
     }
 }
 
+fn engines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Engine>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
 /// The parsed `strata.toml` with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Manifest {
     /// Target engines.
+    #[serde(deserialize_with = "engines")]
     pub engines: Vec<Engine>,
     /// Oldest supported SQLite release.
     pub min_sqlite: SqliteVersion,

@@ -60,7 +60,7 @@ impl ParsedFile {
 /// Splits and parses `file` for `engine`. Statements sqlparser rejects keep `ast: None`; the
 /// caller decides whether the engine accepts them (see [`crate::analysis`]).
 pub fn parse_file(file: &SourceFile, engine: Engine) -> ParsedFile {
-    let split: SplitFile = split::split_statements(&file.text, engine.dialect());
+    let split: SplitFile = split::split_statements(&file.text, crate::engine::dialect(engine));
     let mut diagnostics = Vec::new();
     for p in &split.problems {
         let l = if p.is_directive {
@@ -152,7 +152,7 @@ pub enum ParseFailure {
 
 /// Parses one split statement. Exactly one statement is expected.
 pub fn parse_statement(stmt: &Statement, engine: Engine) -> Result<ast::Statement, ParseFailure> {
-    let result = Parser::new(engine.dialect())
+    let result = Parser::new(crate::engine::dialect(engine))
         .with_tokens_with_locations(stmt.tokens.clone())
         .parse_statements();
     match result {

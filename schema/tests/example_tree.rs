@@ -54,7 +54,7 @@ fn splitter_agrees_with_sqlparser_on_the_example_tree() {
             if file.path.ends_with(&format!(".sql.{}", other(engine))) {
                 continue;
             }
-            let dialect = engine.dialect();
+            let dialect = strata_schema::engine::dialect(engine);
             let Ok(whole) = Parser::parse_sql(dialect, &file.text) else {
                 continue;
             };

@@ -1,0 +1,244 @@
+//! PostgreSQL through the `postgres` crate.
+//!
+//! `postgres::Client` is blocking and panics when used inside a tokio runtime: in an async
+//! application run the migration in `tokio::task::spawn_blocking`.
+
+use std::time::Duration;
+
+use postgres::Client;
+
+use super::{AppliedRow, Driver, VersionRow};
+use crate::engine::Engine;
+use crate::error::DriverError;
+
+/// The advisory-lock key strata takes while migrating (ASCII "strata" + 1).
+pub const LOCK_KEY: i64 = 0x7374_7261_7461_0001;
+
+/// A [`Driver`] over a `postgres::Client`.
+pub struct PostgresDriver<'c> {
+    client: &'c mut Client,
+    lock_timeout: Option<Duration>,
+    statement_timeout: Option<Duration>,
+}
+
+impl<'c> PostgresDriver<'c> {
+    /// Wraps `client`. No lock or statement timeout is set unless asked for.
+    pub fn new(client: &'c mut Client) -> Self {
+        PostgresDriver {
+            client,
+            lock_timeout: None,
+            statement_timeout: None,
+        }
+    }
+
+    /// How long to wait for the migration lock (and any table lock a delta needs) before
+    /// failing (`lock_timeout`).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// `statement_timeout` for the statements of deltas.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+}
+
+fn err(e: postgres::Error) -> DriverError {
+    let (message, code) = match e.as_db_error() {
+        Some(db) => (
+            match db.detail() {
+                Some(detail) => format!("{} ({detail})", db.message()),
+                None => db.message().to_string(),
+            },
+            Some(db.code().code().to_string()),
+        ),
+        None => (e.to_string(), None),
+    };
+    DriverError {
+        message,
+        code,
+        source: Some(Box::new(e)),
+    }
+}
+
+fn version_row(r: &postgres::Row) -> VersionRow {
+    VersionRow {
+        store: r.get(0),
+        version: r.get::<_, i64>(1) as u32,
+        upgraded: r.get(2),
+        snapshot_version: r.get::<_, Option<i64>>(3).map(|v| v as u32),
+        compat_version: r.get::<_, i64>(4) as u32,
+        plan_digest: r.get(5),
+        tree_fingerprint: r.get(6),
+    }
+}
+
+impl Driver for PostgresDriver<'_> {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DriverError> {
+        self.client.batch_execute(sql).map_err(err)
+    }
+
+    fn begin(&mut self) -> Result<(), DriverError> {
+        self.execute("BEGIN")
+    }
+
+    fn lock(&mut self) -> Result<(), DriverError> {
+        if let Some(t) = self.lock_timeout {
+            self.execute(&format!("SET lock_timeout = {}", t.as_millis()))?;
+        }
+        if let Some(t) = self.statement_timeout {
+            self.execute(&format!("SET statement_timeout = {}", t.as_millis()))?;
+        }
+        self.client
+            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn unlock(&mut self) -> Result<(), DriverError> {
+        self.client
+            .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn bookkeeping_exists(&mut self) -> Result<bool, DriverError> {
+        self.client
+            .query_one(
+                "SELECT to_regclass('strata_schema_version') IS NOT NULL",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .map_err(err)
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, DriverError> {
+        self.client
+            .query_opt("SELECT value FROM strata_meta WHERE key = $1", &[&key])
+            .map(|r| r.map(|r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), DriverError> {
+        self.client
+            .execute(
+                "INSERT INTO strata_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn version(&mut self, store: &str) -> Result<Option<VersionRow>, DriverError> {
+        self.client
+            .query_opt(
+                "SELECT store, version, upgraded, snapshot_version, compat_version, plan_digest, tree_fingerprint FROM strata_schema_version WHERE store = $1",
+                &[&store],
+            )
+            .map(|r| r.as_ref().map(version_row))
+            .map_err(err)
+    }
+
+    fn put_version(&mut self, row: &VersionRow) -> Result<(), DriverError> {
+        self.client
+            .execute(
+                "INSERT INTO strata_schema_version (store, version, upgraded, snapshot_version, compat_version, plan_digest, tree_fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (store) DO UPDATE SET version = excluded.version, upgraded = excluded.upgraded, snapshot_version = excluded.snapshot_version, compat_version = excluded.compat_version, plan_digest = excluded.plan_digest, tree_fingerprint = excluded.tree_fingerprint",
+                &[
+                    &row.store,
+                    &i64::from(row.version),
+                    &row.upgraded,
+                    &row.snapshot_version.map(i64::from),
+                    &i64::from(row.compat_version),
+                    &row.plan_digest,
+                    &row.tree_fingerprint,
+                ],
+            )
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn applied(&mut self, store: &str) -> Result<Vec<AppliedRow>, DriverError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT store, version, name, engine, checksum, applied_at, duration_ms FROM strata_applied_deltas WHERE store = $1 ORDER BY version, name",
+                &[&store],
+            )
+            .map_err(err)?;
+        Ok(rows
+            .iter()
+            .map(|r| AppliedRow {
+                store: r.get(0),
+                version: r.get::<_, i64>(1) as u32,
+                name: r.get(2),
+                engine: r.get(3),
+                checksum: r.get(4),
+                applied_at: r.get(5),
+                duration_ms: r.get(6),
+            })
+            .collect())
+    }
+
+    fn is_applied(&mut self, store: &str, version: u32, name: &str) -> Result<bool, DriverError> {
+        self.client
+            .query_one(
+                "SELECT count(*) FROM strata_applied_deltas WHERE store = $1 AND version = $2 AND name = $3",
+                &[&store, &i64::from(version), &name],
+            )
+            .map(|r| r.get::<_, i64>(0) > 0)
+            .map_err(err)
+    }
+
+    fn put_applied(&mut self, row: &AppliedRow) -> Result<(), DriverError> {
+        self.client
+            .execute(
+                "INSERT INTO strata_applied_deltas (store, version, name, engine, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &row.store,
+                    &i64::from(row.version),
+                    &row.name,
+                    &row.engine,
+                    &row.checksum,
+                    &row.applied_at,
+                    &row.duration_ms,
+                ],
+            )
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn set_foreign_keys(&mut self, _on: bool) -> Result<(), DriverError> {
+        // PostgreSQL enforces foreign keys at all times; `foreign-keys-off` is for SQLite
+        // table rebuilds, which PostgreSQL does not need.
+        Ok(())
+    }
+
+    fn foreign_key_violations(&mut self) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
+
+    fn drop_invalid_index(&mut self, index: &str) -> Result<bool, DriverError> {
+        let invalid = self
+            .client
+            .query_opt(
+                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND NOT i.indisvalid",
+                &[&index],
+            )
+            .map_err(err)?
+            .is_some();
+        if invalid {
+            self.execute(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\"",
+                index.replace('"', "\"\"")
+            ))?;
+        }
+        Ok(invalid)
+    }
+}

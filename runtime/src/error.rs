@@ -1,0 +1,146 @@
+//! The runtime's error type.
+
+/// An error from a database driver, with the engine's own code when it has one.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DriverError {
+    /// The engine's message.
+    pub message: String,
+    /// SQLSTATE (PostgreSQL) or the extended result code name (SQLite), when known.
+    pub code: Option<String>,
+    /// The underlying driver error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl DriverError {
+    /// A driver error with only a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        DriverError {
+            message: message.into(),
+            code: None,
+            source: None,
+        }
+    }
+}
+
+/// Everything that can stop a migration. Every variant says which store, delta or version
+/// is concerned and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A statement of a delta failed; the deltas before it are committed.
+    #[error(
+        "delta {store}/{version}/{name} failed at statement {statement} of `{file}`: {source}\n  statement: {sql}\n  the deltas before it are applied; fix this delta and run again"
+    )]
+    DeltaFailed {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// File of the body that failed.
+        file: String,
+        /// 1-based index of the failing statement.
+        statement: usize,
+        /// The statement (shortened).
+        sql: String,
+        /// The driver's error.
+        #[source]
+        source: DriverError,
+    },
+    /// The database is newer than this code and its compat version does not allow it to run.
+    #[error(
+        "store `{store}` is at version {db_version} (compat version {db_compat}), newer than this code's version {code_version}: this code is too old for the database; deploy a release of version {db_compat} or later"
+    )]
+    DatabaseTooNew {
+        /// Store.
+        store: String,
+        /// The database's version.
+        db_version: u32,
+        /// The database's compat version.
+        db_compat: u32,
+        /// This code's target version.
+        code_version: u32,
+    },
+    /// An applied delta's checksum differs from the code's.
+    #[error(
+        "delta {store}/{version}/{name} was changed after it was applied: recorded checksum {recorded}, the code has {expected} (`{file}`)\n  databases that applied it will never run the change: revert the edit and put the change in a new delta"
+    )]
+    ChecksumMismatch {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// File.
+        file: String,
+        /// Checksum in the database.
+        recorded: String,
+        /// Checksum in the code.
+        expected: String,
+    },
+    /// A delta in a version below the database's was never applied.
+    #[error(
+        "delta {store}/{version}/{name} was never applied to this database, which is already at version {db_version}: deltas added to an old version's folder never run on upgraded databases; move it to delta/{db_version}/ (or a newer version folder)"
+    )]
+    LateDelta {
+        /// Store.
+        store: String,
+        /// Version of the delta.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// The database's version.
+        db_version: u32,
+    },
+    /// The database records a delta the code does not have.
+    #[error(
+        "the database records delta {store}/{version}/{name}, which this code does not have. {hint}"
+    )]
+    UnknownDelta {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// Whether the binary looks stale.
+        hint: String,
+    },
+    /// `PRAGMA foreign_key_check` found violations after a `foreign-keys-off` delta.
+    #[error(
+        "delta {store}/{version}/{name} left foreign-key violations: {violations:?}; it was rolled back"
+    )]
+    ForeignKeyViolations {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// One line per violation.
+        violations: Vec<String>,
+    },
+    /// The bookkeeping tables were written by a newer strata.
+    #[error(
+        "the strata bookkeeping tables have format {found}, this strata understands up to {supported}: upgrade strata"
+    )]
+    BookkeepingFormat {
+        /// The format found.
+        found: i64,
+        /// The newest this runtime supports.
+        supported: i64,
+    },
+    /// A store named in the options does not exist in the plan.
+    #[error("the plan has no store `{0}`")]
+    UnknownStore(String),
+    /// The database failed outside any delta (bookkeeping, locking, connecting).
+    #[error("database error: {0}")]
+    Driver(#[from] DriverError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! strata's runtime: applies migration plans to SQLite and PostgreSQL safely.
+//!
+//! A [`Migrations`] plan comes from `include_migrations!` (compiled in) or from
+//! `strata-schema` loading a tree at run time; both build the same types. [`Migrator`]
+//! applies it through a [`driver::Driver`]: [`driver::sqlite::SqliteDriver`] (feature
+//! `sqlite`, default) or [`driver::postgres::PostgresDriver`] (feature `postgres`).
+//!
+//! strata is forward-only: there are no down migrations. Rolling back a *release* stays
+//! possible through the compat version: old code refuses to start only when the database's
+//! compat version is newer than itself.
+
+pub mod bookkeeping;
+pub mod driver;
+pub mod engine;
+pub mod error;
+pub mod migrate;
+pub mod plan;
+
+pub use engine::Engine;
+pub use error::{DriverError, Error, Result};
+pub use migrate::{ChecksumPolicy, Migrator, Options, Report, Step};
+pub use plan::Migrations;

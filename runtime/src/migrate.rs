@@ -1,0 +1,623 @@
+//! The migrator: decides what to run on a database and runs it safely.
+//!
+//! Per physical database, `common` first, then each selected store:
+//! - a fresh store loads the newest snapshot at or below the target, then the deltas after it;
+//! - an existing store runs every delta after its snapshot that is not recorded yet, in order,
+//!   including late additions to the current version's folder; a missing delta in an older
+//!   version is an error, never skipped;
+//! - consecutive transactional deltas share one transaction with a savepoint each, committed
+//!   once; a failing delta is rolled back to its savepoint, the ones before it are committed;
+//! - `no-transaction` deltas run alone and are recorded after success; `foreign-keys-off`
+//!   deltas run with foreign keys off and `PRAGMA foreign_key_check` before commit.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::driver::{AppliedRow, Driver, VersionRow};
+use crate::error::{DriverError, Error, Result};
+use crate::plan::{Body, Delta, Migrations, Store};
+
+/// What to do with an applied delta whose checksum changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumPolicy {
+    /// Refuse to migrate (the default).
+    #[default]
+    Error,
+    /// Report it in [`Report::warnings`] and go on.
+    Warn,
+}
+
+/// Options of a migration run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Stop at this version instead of the plan's target.
+    pub to_version: Option<u32>,
+    /// Stores to migrate in this database (default: all). `common` is always included.
+    pub stores: Option<Vec<String>>,
+    /// Changed checksums: error (default) or warning.
+    pub checksum_policy: ChecksumPolicy,
+    /// Commit after every delta instead of once per run of transactional deltas.
+    pub commit_each_delta: bool,
+}
+
+/// One thing the migrator does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<'p> {
+    /// Load a snapshot into a fresh store.
+    Snapshot {
+        /// Store.
+        store: &'p str,
+        /// Snapshot version.
+        version: u32,
+        /// Its bodies for the engine, in order.
+        bodies: Vec<&'p Body>,
+    },
+    /// Run a delta.
+    Delta {
+        /// Store.
+        store: &'p str,
+        /// The delta.
+        delta: &'p Delta,
+        /// Its body for the engine (`None`: the delta does not run on this engine and is
+        /// only recorded).
+        body: Option<&'p Body>,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Snapshots loaded: (store, version).
+    pub snapshots: Vec<(String, u32)>,
+    /// Deltas applied: (store, version, name).
+    pub applied: Vec<(String, u32, String)>,
+    /// Versions per store before the run (`None`: fresh).
+    pub before: Vec<(String, Option<u32>)>,
+    /// Versions per store after the run.
+    pub after: Vec<(String, u32)>,
+    /// Non-fatal findings (changed checksums under [`ChecksumPolicy::Warn`]).
+    pub warnings: Vec<String>,
+    /// Whether the fast path found the database up to date (nothing was locked or written).
+    pub up_to_date: bool,
+}
+
+/// Applies a [`Migrations`] plan to databases.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::borrow::Cow;
+/// use strata_runtime::plan::*;
+/// use strata_runtime::{Engine, Migrator};
+/// let plan = Migrations {
+///     engines: Cow::Borrowed(&[Engine::Sqlite]),
+///     stores: Cow::Owned(vec![Store {
+///         name: "main".into(),
+///         snapshots: Cow::Borrowed(&[]),
+///         deltas: Cow::Owned(vec![Delta {
+///             version: 1,
+///             name: "01_users".into(),
+///             bodies: Cow::Owned(vec![Body {
+///                 engine: Engine::Sqlite,
+///                 file: "delta/1/01_users.sql".into(),
+///                 statements: Cow::Owned(vec!["CREATE TABLE users (id INTEGER PRIMARY KEY)".into()]),
+///                 no_transaction: false,
+///                 foreign_keys_off: false,
+///                 checksum: "c1".into(),
+///                 concurrent_index: None,
+///             }]),
+///         }]),
+///         digest: "d1".into(),
+///     }]),
+///     common: None,
+///     target_version: 1,
+///     compat_version: 1,
+///     fingerprint: "f1".into(),
+///     background_updates: Cow::Borrowed(&[]),
+/// };
+/// let mut conn = rusqlite::Connection::open_in_memory()?;
+/// let mut db = strata_runtime::driver::sqlite::SqliteDriver::new(&mut conn)?;
+/// let report = Migrator::new(&plan).apply(&mut db)?;
+/// assert_eq!(report.applied.len(), 1);
+/// assert!(Migrator::new(&plan).apply(&mut db)?.up_to_date);
+/// # Ok(()) }
+/// ```
+pub struct Migrator<'p> {
+    plan: &'p Migrations,
+    options: Options,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn shorten(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 200 {
+        format!("{}...", one_line.chars().take(200).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+impl<'p> Migrator<'p> {
+    /// A migrator for `plan` with default options.
+    pub fn new(plan: &'p Migrations) -> Self {
+        Migrator {
+            plan,
+            options: Options::default(),
+        }
+    }
+
+    /// A migrator with `options`.
+    pub fn with_options(plan: &'p Migrations, options: Options) -> Self {
+        Migrator { plan, options }
+    }
+
+    fn target(&self) -> u32 {
+        self.options
+            .to_version
+            .map_or(self.plan.target_version, |t| {
+                t.min(self.plan.target_version)
+            })
+    }
+
+    /// `common` (when the plan has it) and the selected stores, in run order.
+    fn stores(&self) -> Result<Vec<&'p Store>> {
+        let mut out: Vec<&'p Store> = self.plan.common.iter().collect();
+        match &self.options.stores {
+            None => out.extend(self.plan.stores.iter()),
+            Some(names) => {
+                for n in names {
+                    match self.plan.stores.iter().find(|s| s.name == n.as_str()) {
+                        Some(s) => out.push(s),
+                        None => return Err(Error::UnknownStore(n.clone())),
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fast, read-only check: reads one row per store. `true` when there is nothing to do.
+    pub fn is_up_to_date(&self, db: &mut dyn Driver) -> Result<bool> {
+        if !db.bookkeeping_exists()? {
+            return Ok(false);
+        }
+        let target = self.target();
+        for store in self.stores()? {
+            let Some(row) = db.version(&store.name)? else {
+                return Ok(false);
+            };
+            let done = if row.version > self.plan.target_version {
+                // A newer database this code may run against: nothing for us to apply.
+                row.compat_version <= self.plan.target_version
+            } else {
+                row.version == target
+                    && target == self.plan.target_version
+                    && row.plan_digest.as_deref() == Some(&*store.digest)
+            };
+            if !done {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Applies the plan: everything pending up to the target.
+    pub fn apply(&self, db: &mut dyn Driver) -> Result<Report> {
+        if self.is_up_to_date(db)? {
+            return Ok(Report {
+                up_to_date: true,
+                ..Report::default()
+            });
+        }
+        db.lock()?;
+        let result = self.apply_locked(db);
+        let unlocked = db.unlock();
+        let report = result?;
+        unlocked?;
+        Ok(report)
+    }
+
+    /// What [`apply`](Self::apply) would run, without running it.
+    pub fn plan_steps(&self, db: &mut dyn Driver) -> Result<Vec<Step<'p>>> {
+        let mut report = Report::default();
+        let mut steps = Vec::new();
+        let exists = db.bookkeeping_exists()?;
+        for store in self.stores()? {
+            let (row, applied) = if exists {
+                (db.version(&store.name)?, db.applied(&store.name)?)
+            } else {
+                (None, Vec::new())
+            };
+            steps.extend(self.store_steps(db, store, row.as_ref(), &applied, &mut report)?);
+        }
+        Ok(steps)
+    }
+
+    fn apply_locked(&self, db: &mut dyn Driver) -> Result<Report> {
+        let mut report = Report::default();
+        db.begin()?;
+        let mut tx = Tx { open: true };
+        let result = self.run(db, &mut tx, &mut report);
+        match result {
+            Ok(()) => {
+                if tx.open {
+                    db.commit()?;
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                if tx.open {
+                    // Deltas recorded before the failure are kept: commit them.
+                    db.commit().map_err(Error::Driver)?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn ensure_bookkeeping(&self, db: &mut dyn Driver) -> Result<()> {
+        if !db.bookkeeping_exists()? {
+            for sql in crate::bookkeeping::create_statements(db.engine()) {
+                db.execute(sql)?;
+            }
+            db.set_meta(
+                "format_version",
+                &crate::bookkeeping::FORMAT_VERSION.to_string(),
+            )?;
+        }
+        let found: i64 = db
+            .meta("format_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::bookkeeping::FORMAT_VERSION);
+        if found > crate::bookkeeping::FORMAT_VERSION {
+            return Err(Error::BookkeepingFormat {
+                found,
+                supported: crate::bookkeeping::FORMAT_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&self, db: &mut dyn Driver, tx: &mut Tx, report: &mut Report) -> Result<()> {
+        self.ensure_bookkeeping(db)?;
+        for store in self.stores()? {
+            let row = db.version(&store.name)?;
+            let applied = db.applied(&store.name)?;
+            report
+                .before
+                .push((store.name.to_string(), row.as_ref().map(|r| r.version)));
+            let steps = self.store_steps(db, store, row.as_ref(), &applied, report)?;
+            let mut row = row;
+            for step in steps {
+                row = Some(self.run_step(db, tx, store, row, &step, report)?);
+            }
+            let target = self.target();
+            if let Some(mut r) = row {
+                if r.version <= target && target == self.plan.target_version {
+                    r.plan_digest = Some(store.digest.to_string());
+                    r.tree_fingerprint = Some(self.plan.fingerprint.to_string());
+                    r.compat_version = r.compat_version.max(self.plan.compat_version);
+                    if r.version < target {
+                        // Every delta up to the target ran (some versions have none for
+                        // this store): the store is at the target.
+                        r.version = target;
+                    }
+                    tx.ensure_open(db)?;
+                    db.put_version(&r)?;
+                }
+                report.after.push((store.name.to_string(), r.version));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides what to run for one store, refusing unsafe states.
+    fn store_steps(
+        &self,
+        db: &mut dyn Driver,
+        store: &'p Store,
+        row: Option<&VersionRow>,
+        applied: &[AppliedRow],
+        report: &mut Report,
+    ) -> Result<Vec<Step<'p>>> {
+        let engine = db.engine();
+        let target = self.target();
+        let mut steps = Vec::new();
+        let from = match row {
+            None => {
+                let snap = store.snapshots.iter().rev().find(|s| s.version <= target);
+                if let Some(s) = snap {
+                    steps.push(Step::Snapshot {
+                        store: &store.name,
+                        version: s.version,
+                        bodies: s.scripts.iter().filter_map(|d| d.body(engine)).collect(),
+                    });
+                }
+                snap.map(|s| s.version)
+            }
+            Some(r) => {
+                if r.version > self.plan.target_version
+                    && r.compat_version > self.plan.target_version
+                {
+                    return Err(Error::DatabaseTooNew {
+                        store: store.name.to_string(),
+                        db_version: r.version,
+                        db_compat: r.compat_version,
+                        code_version: self.plan.target_version,
+                    });
+                }
+                self.check_applied(store, r, applied, engine, report)?;
+                r.snapshot_version
+            }
+        };
+        for delta in store.deltas.iter() {
+            if from.is_some_and(|f| delta.version <= f) || delta.version > target {
+                continue;
+            }
+            if applied
+                .iter()
+                .any(|a| a.version == delta.version && a.name == delta.name)
+            {
+                continue;
+            }
+            if let Some(r) = row
+                && delta.version < r.version
+            {
+                return Err(Error::LateDelta {
+                    store: store.name.to_string(),
+                    version: delta.version,
+                    name: delta.name.to_string(),
+                    db_version: r.version,
+                });
+            }
+            steps.push(Step::Delta {
+                store: &store.name,
+                delta,
+                body: delta.body(engine),
+            });
+        }
+        Ok(steps)
+    }
+
+    /// Recorded deltas: changed checksums and deltas the code does not have.
+    fn check_applied(
+        &self,
+        store: &Store,
+        row: &VersionRow,
+        applied: &[AppliedRow],
+        engine: crate::Engine,
+        report: &mut Report,
+    ) -> Result<()> {
+        for a in applied {
+            let delta = store
+                .deltas
+                .iter()
+                .find(|d| d.version == a.version && d.name == a.name);
+            match delta {
+                Some(d) => {
+                    let expected = d.body(engine).map_or("", |b| &*b.checksum);
+                    if a.checksum != expected {
+                        let file = d
+                            .body(engine)
+                            .map_or_else(String::new, |b| b.file.to_string());
+                        let err = Error::ChecksumMismatch {
+                            store: store.name.to_string(),
+                            version: a.version,
+                            name: a.name.clone(),
+                            file,
+                            recorded: a.checksum.clone(),
+                            expected: expected.to_string(),
+                        };
+                        match self.options.checksum_policy {
+                            ChecksumPolicy::Error => return Err(err),
+                            ChecksumPolicy::Warn => report.warnings.push(err.to_string()),
+                        }
+                    }
+                }
+                None if a.version <= self.plan.target_version => {
+                    let hint = match &row.tree_fingerprint {
+                        Some(f) if *f != *self.plan.fingerprint => format!(
+                            "This binary was built from a different tree (fingerprint {}) than the one that last migrated the database ({f}): if the delta was added since, this binary is stale: rebuild it.",
+                            self.plan.fingerprint
+                        ),
+                        _ => "The delta was removed or renamed in the tree: restore it (applied deltas must stay in the tree).".to_string(),
+                    };
+                    return Err(Error::UnknownDelta {
+                        store: store.name.to_string(),
+                        version: a.version,
+                        name: a.name.clone(),
+                        hint,
+                    });
+                }
+                None => {} // newer than this code: expected when compat allows it
+            }
+        }
+        Ok(())
+    }
+
+    fn run_step(
+        &self,
+        db: &mut dyn Driver,
+        tx: &mut Tx,
+        store: &Store,
+        row: Option<VersionRow>,
+        step: &Step<'p>,
+        report: &mut Report,
+    ) -> Result<VersionRow> {
+        match step {
+            Step::Snapshot {
+                version, bodies, ..
+            } => {
+                tx.ensure_open(db)?;
+                for body in bodies {
+                    run_statements(db, &store.name, *version, body, "snapshot")?;
+                }
+                let row = VersionRow {
+                    store: store.name.to_string(),
+                    version: *version,
+                    upgraded: false,
+                    snapshot_version: Some(*version),
+                    compat_version: self.plan.compat_version.min(*version),
+                    plan_digest: None,
+                    tree_fingerprint: Some(self.plan.fingerprint.to_string()),
+                };
+                db.put_version(&row)?;
+                report.snapshots.push((store.name.to_string(), *version));
+                Ok(row)
+            }
+            Step::Delta { delta, body, .. } => {
+                let mut next = row.unwrap_or(VersionRow {
+                    store: store.name.to_string(),
+                    version: 0,
+                    upgraded: false,
+                    snapshot_version: None,
+                    compat_version: 0,
+                    plan_digest: None,
+                    tree_fingerprint: None,
+                });
+                next.version = next.version.max(delta.version);
+                next.upgraded = true;
+                next.plan_digest = None;
+                next.compat_version = next
+                    .compat_version
+                    .max(self.plan.compat_version.min(next.version));
+                let started = Instant::now();
+                let record = |db: &mut dyn Driver, duration_ms: i64| -> Result<()> {
+                    db.put_applied(&AppliedRow {
+                        store: store.name.to_string(),
+                        version: delta.version,
+                        name: delta.name.to_string(),
+                        engine: db.engine().name().to_string(),
+                        checksum: body.map_or_else(String::new, |b| b.checksum.to_string()),
+                        applied_at: now_ms(),
+                        duration_ms,
+                    })?;
+                    db.put_version(&next)?;
+                    Ok(())
+                };
+                match body {
+                    Some(b) if b.no_transaction => {
+                        tx.close(db)?;
+                        if let Some(index) = &b.concurrent_index {
+                            db.drop_invalid_index(index)?;
+                        }
+                        run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                        tx.ensure_open(db)?;
+                        record(db, started.elapsed().as_millis() as i64)?;
+                    }
+                    Some(b) if b.foreign_keys_off => {
+                        tx.close(db)?;
+                        db.set_foreign_keys(false)?;
+                        db.begin()?;
+                        tx.open = true;
+                        let outcome = (|| -> Result<()> {
+                            run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                            let violations = db.foreign_key_violations()?;
+                            if !violations.is_empty() {
+                                return Err(Error::ForeignKeyViolations {
+                                    store: store.name.to_string(),
+                                    version: delta.version,
+                                    name: delta.name.to_string(),
+                                    violations,
+                                });
+                            }
+                            record(db, started.elapsed().as_millis() as i64)
+                        })();
+                        match outcome {
+                            Ok(()) => db.commit()?,
+                            Err(e) => {
+                                db.rollback()?;
+                                tx.open = false;
+                                db.set_foreign_keys(true)?;
+                                return Err(e);
+                            }
+                        }
+                        tx.open = false;
+                        db.set_foreign_keys(true)?;
+                    }
+                    _ => {
+                        let reopened = !tx.open;
+                        tx.ensure_open(db)?;
+                        // In a transaction opened after a commit, another migrator may have
+                        // applied the delta meanwhile: never apply it twice.
+                        if reopened && db.is_applied(&store.name, delta.version, &delta.name)? {
+                            return Ok(next);
+                        }
+                        db.execute("SAVEPOINT strata_delta")?;
+                        let outcome = (|| -> Result<()> {
+                            if let Some(b) = body {
+                                run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                            }
+                            record(db, started.elapsed().as_millis() as i64)
+                        })();
+                        match outcome {
+                            Ok(()) => db.execute("RELEASE SAVEPOINT strata_delta")?,
+                            Err(e) => {
+                                db.execute("ROLLBACK TO SAVEPOINT strata_delta")?;
+                                db.execute("RELEASE SAVEPOINT strata_delta")?;
+                                return Err(e);
+                            }
+                        }
+                        if self.options.commit_each_delta {
+                            tx.close(db)?;
+                        }
+                    }
+                }
+                report.applied.push((
+                    store.name.to_string(),
+                    delta.version,
+                    delta.name.to_string(),
+                ));
+                Ok(next)
+            }
+        }
+    }
+}
+
+/// Whether the run's transaction is open.
+struct Tx {
+    open: bool,
+}
+
+impl Tx {
+    fn ensure_open(&mut self, db: &mut dyn Driver) -> Result<(), DriverError> {
+        if !self.open {
+            db.begin()?;
+            self.open = true;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, db: &mut dyn Driver) -> Result<(), DriverError> {
+        if self.open {
+            db.commit()?;
+            self.open = false;
+        }
+        Ok(())
+    }
+}
+
+fn run_statements(
+    db: &mut dyn Driver,
+    store: &str,
+    version: u32,
+    body: &Body,
+    name: &str,
+) -> Result<()> {
+    for (i, sql) in body.statements.iter().enumerate() {
+        db.execute(sql).map_err(|source| Error::DeltaFailed {
+            store: store.to_string(),
+            version,
+            name: name.to_string(),
+            file: body.file.to_string(),
+            statement: i + 1,
+            sql: shorten(sql),
+            source,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The migration plan: what `include_migrations!` embeds and what the CLI loads from disk.
+//!
+//! Every field is a `Cow<'static, _>` so that the same types live in a `static` (built by the
+//! macro from borrowed literals) and in memory (built at run time by `strata-schema`). Two
+//! plans built from the same tree compare equal field by field.
+
+use std::borrow::Cow;
+
+use crate::engine::Engine;
+
+/// A static string or an owned one.
+pub type Str = Cow<'static, str>;
+/// A static slice or an owned vector.
+pub type List<T> = Cow<'static, [T]>;
+
+/// The whole plan of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrations {
+    /// The engines the tree targets.
+    pub engines: List<Engine>,
+    /// The stores (not `common`), by name.
+    pub stores: List<Store>,
+    /// The scripts every physical database gets once (`common`), if any.
+    pub common: Option<Store>,
+    /// The newest version of the tree.
+    pub target_version: u32,
+    /// The oldest code version that can use a database at `target_version`.
+    pub compat_version: u32,
+    /// A digest of every file of the tree (tells a stale binary from a bad database).
+    pub fingerprint: Str,
+    /// Background updates the deltas schedule, in history order.
+    pub background_updates: List<ScheduledUpdate>,
+}
+
+/// One store's scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    /// `main`, `state`, ... or `common`.
+    pub name: Str,
+    /// Snapshots, by ascending version.
+    pub snapshots: List<Snapshot>,
+    /// Deltas, by ascending (version, name).
+    pub deltas: List<Delta>,
+    /// Digest of everything above: a database migrated by this plan records it, so that the
+    /// next start sees "up to date" by reading one row.
+    pub digest: Str,
+}
+
+/// A snapshot `full_schemas/<version>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Its version.
+    pub version: u32,
+    /// Its files, in run order.
+    pub scripts: List<Delta>,
+}
+
+/// A delta (or one file of a snapshot): one body per engine it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// The version folder.
+    pub version: u32,
+    /// File name without suffixes.
+    pub name: Str,
+    /// Bodies, one per engine the delta runs on.
+    pub bodies: List<Body>,
+}
+
+impl Delta {
+    /// The body for `engine`, if the delta runs there.
+    pub fn body(&self, engine: Engine) -> Option<&Body> {
+        self.bodies.iter().find(|b| b.engine == engine)
+    }
+}
+
+/// A delta's SQL for one engine, pre-split into statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// The engine.
+    pub engine: Engine,
+    /// Path of the file relative to the tree root.
+    pub file: Str,
+    /// The statements, without their terminating `;`.
+    pub statements: List<Str>,
+    /// `-- strata: no-transaction`.
+    pub no_transaction: bool,
+    /// `-- strata: foreign-keys-off`.
+    pub foreign_keys_off: bool,
+    /// The checksum (hex SHA-256 of the normalised body).
+    pub checksum: Str,
+    /// For a `no-transaction` `CREATE INDEX CONCURRENTLY`: the index it builds, dropped
+    /// first when an interrupted build left it INVALID.
+    pub concurrent_index: Option<Str>,
+}
+
+/// A background update a delta schedules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledUpdate {
+    /// Store of the scheduling delta.
+    pub store: Str,
+    /// Version of the scheduling delta.
+    pub version: u32,
+    /// Name of the scheduling delta.
+    pub delta: Str,
+    /// `update_name`.
+    pub name: Str,
+    /// `depends_on`.
+    pub depends_on: Option<Str>,
+    /// `ordering`.
+    pub ordering: Option<i64>,
+}
+
+impl Migrations {
+    /// The store called `name` (`common` included).
+    pub fn store(&self, name: &str) -> Option<&Store> {
+        self.stores
+            .iter()
+            .chain(self.common.as_ref())
+            .find(|s| s.name == name)
+    }
+}

@@ -1,0 +1,141 @@
+//! Building the runtime's [`Migrations`] plan from a checked tree: the one code path behind
+//! both `include_migrations!` (which embeds the result) and the CLI (which loads it at run
+//! time).
+
+use std::borrow::Cow;
+
+use sha2::{Digest, Sha256};
+use sqlparser::ast;
+use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
+
+use crate::analysis::Analysis;
+use crate::checksum::checksum;
+use crate::directive::Directive;
+use crate::engine::Engine;
+use crate::model::object_name;
+use crate::tree::{Script, Store as TreeStore, Tree};
+
+/// Builds the plan of `tree`. Call it only on an analysis without errors: every body must
+/// have been parsed for every target engine.
+pub fn build(tree: &Tree, analysis: &Analysis) -> Migrations {
+    let engines = tree.manifest.engines.clone();
+    let store = |s: &TreeStore| build_store(tree, analysis, &engines, s);
+    let target_version = tree.target_version().unwrap_or(0);
+    Migrations {
+        engines: Cow::Owned(engines.clone()),
+        stores: Cow::Owned(tree.stores.iter().map(store).collect()),
+        common: tree.common.as_ref().map(store),
+        target_version,
+        compat_version: tree.compat_version().unwrap_or(target_version),
+        fingerprint: fingerprint(tree).into(),
+        background_updates: Cow::Owned(
+            analysis
+                .scheduled_updates
+                .iter()
+                .map(|u| ScheduledUpdate {
+                    store: u.store.clone().into(),
+                    version: u.version,
+                    delta: u.delta.clone().into(),
+                    name: u.name.clone().into(),
+                    depends_on: u.depends_on.clone().map(Into::into),
+                    ordering: u.ordering,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A digest of every file of the tree (path and contents), in path order.
+pub fn fingerprint(tree: &Tree) -> String {
+    let mut files: Vec<_> = tree.files.iter().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(f.text.as_bytes());
+        h.update([0]);
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeStore) -> Store {
+    let script = |d: &Script| build_script(tree, analysis, engines, d);
+    let snapshots: Vec<Snapshot> = s
+        .snapshots
+        .iter()
+        .map(|sn| Snapshot {
+            version: sn.version,
+            scripts: Cow::Owned(sn.scripts.iter().map(script).collect()),
+        })
+        .collect();
+    let deltas: Vec<Delta> = s.deltas.iter().map(script).collect();
+    let mut h = Sha256::new();
+    h.update(format!("store {}\n", s.name));
+    let mut feed = |kind: &str, d: &Delta| {
+        h.update(format!("{kind} {} {}\n", d.version, d.name));
+        for b in d.bodies.iter() {
+            h.update(format!("  {} {}\n", b.engine, b.checksum));
+        }
+    };
+    for sn in &snapshots {
+        for d in sn.scripts.iter() {
+            feed("snapshot", d);
+        }
+    }
+    for d in &deltas {
+        feed("delta", d);
+    }
+    h.update(format!("target {}\n", tree.target_version().unwrap_or(0)));
+    Store {
+        name: s.name.clone().into(),
+        snapshots: Cow::Owned(snapshots),
+        deltas: Cow::Owned(deltas),
+        digest: hex(&h.finalize()).into(),
+    }
+}
+
+fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script) -> Delta {
+    let bodies = engines
+        .iter()
+        .filter_map(|&engine| {
+            let file = d.body(engine)?;
+            let parsed = analysis.parsed.get(&(file, engine))?;
+            let source = &tree.files[file];
+            let no_transaction = parsed.has(&Directive::NoTransaction);
+            let concurrent_index = match parsed.statements.as_slice() {
+                [only] if no_transaction => match &only.ast {
+                    Some(ast::Statement::CreateIndex(ci)) if ci.concurrently => {
+                        ci.name.as_ref().map(|n| object_name(n).into())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            Some(Body {
+                engine,
+                file: source.path.clone().into(),
+                statements: Cow::Owned(
+                    parsed
+                        .statements
+                        .iter()
+                        .map(|s| s.statement.sql(&source.text).to_string().into())
+                        .collect(),
+                ),
+                no_transaction,
+                foreign_keys_off: parsed.has(&Directive::ForeignKeysOff),
+                checksum: checksum(parsed).into(),
+                concurrent_index,
+            })
+        })
+        .collect();
+    Delta {
+        version: d.version,
+        name: d.name.clone().into(),
+        bodies: Cow::Owned(bodies),
+    }
+}
