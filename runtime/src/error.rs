@@ -24,32 +24,37 @@ impl DriverError {
     }
 }
 
+/// Where and why a delta failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "delta {store}/{version}/{name} failed at statement {statement} of `{file}`: {source}\n  statement: {sql}\n  the deltas before it are applied; fix this delta and run again"
+)]
+pub struct DeltaFailure {
+    /// Store.
+    pub store: String,
+    /// Version.
+    pub version: u32,
+    /// Delta name.
+    pub name: String,
+    /// File of the body that failed.
+    pub file: String,
+    /// 1-based index of the failing statement.
+    pub statement: usize,
+    /// The statement (shortened).
+    pub sql: String,
+    /// The driver's error.
+    #[source]
+    pub source: DriverError,
+}
+
 /// Everything that can stop a migration. Every variant says which store, delta or version
 /// is concerned and what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A statement of a delta failed; the deltas before it are committed.
-    #[error(
-        "delta {store}/{version}/{name} failed at statement {statement} of `{file}`: {source}\n  statement: {sql}\n  the deltas before it are applied; fix this delta and run again"
-    )]
-    DeltaFailed {
-        /// Store.
-        store: String,
-        /// Version.
-        version: u32,
-        /// Delta name.
-        name: String,
-        /// File of the body that failed.
-        file: String,
-        /// 1-based index of the failing statement.
-        statement: usize,
-        /// The statement (shortened).
-        sql: String,
-        /// The driver's error.
-        #[source]
-        source: DriverError,
-    },
+    #[error("{0}")]
+    DeltaFailed(Box<DeltaFailure>),
     /// The database is newer than this code and its compat version does not allow it to run.
     #[error(
         "store `{store}` is at version {db_version} (compat version {db_compat}), newer than this code's version {code_version}: this code is too old for the database; deploy a release of version {db_compat} or later"

@@ -15,6 +15,8 @@ pub mod engine;
 pub mod error;
 pub mod migrate;
 pub mod plan;
+#[doc(hidden)]
+pub mod test_utils;
 
 pub use engine::Engine;
 pub use error::{DriverError, Error, Result};

@@ -13,7 +13,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::driver::{AppliedRow, Driver, VersionRow};
-use crate::error::{DriverError, Error, Result};
+use crate::error::{DeltaFailure, DriverError, Error, Result};
 use crate::plan::{Body, Delta, Migrations, Store};
 
 /// What to do with an applied delta whose checksum changed.
@@ -240,19 +240,26 @@ impl<'p> Migrator<'p> {
     fn apply_locked(&self, db: &mut dyn Driver) -> Result<Report> {
         let mut report = Report::default();
         db.begin()?;
-        let mut tx = Tx { open: true };
+        let mut tx = Tx {
+            open: true,
+            clean: false,
+        };
         let result = self.run(db, &mut tx, &mut report);
         match result {
             Ok(()) => {
-                if tx.open {
-                    db.commit()?;
-                }
+                tx.close(db)?;
                 Ok(report)
             }
             Err(e) => {
                 if tx.open {
-                    // Deltas recorded before the failure are kept: commit them.
-                    db.commit().map_err(Error::Driver)?;
+                    if tx.clean {
+                        // The failed step was rolled back to its savepoint: keep the deltas
+                        // recorded before it.
+                        db.commit()?;
+                    } else {
+                        // Failed somewhere no savepoint covers: undo the transaction.
+                        db.rollback()?;
+                    }
                 }
                 Err(e)
             }
@@ -260,19 +267,18 @@ impl<'p> Migrator<'p> {
     }
 
     fn ensure_bookkeeping(&self, db: &mut dyn Driver) -> Result<()> {
-        if !db.bookkeeping_exists()? {
-            for sql in crate::bookkeeping::create_statements(db.engine()) {
-                db.execute(sql)?;
-            }
-            db.set_meta(
-                "format_version",
-                &crate::bookkeeping::FORMAT_VERSION.to_string(),
-            )?;
+        // Idempotent statements: they also repair a half-created set.
+        for sql in crate::bookkeeping::create_statements(db.engine()) {
+            db.execute(sql)?;
         }
-        let found: i64 = db
-            .meta("format_version")?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(crate::bookkeeping::FORMAT_VERSION);
+        let found: i64 = match db.meta("format_version")? {
+            Some(v) => v.parse().unwrap_or(i64::MAX),
+            None => {
+                let v = crate::bookkeeping::FORMAT_VERSION;
+                db.set_meta("format_version", &v.to_string())?;
+                v
+            }
+        };
         if found > crate::bookkeeping::FORMAT_VERSION {
             return Err(Error::BookkeepingFormat {
                 found,
@@ -284,6 +290,7 @@ impl<'p> Migrator<'p> {
 
     fn run(&self, db: &mut dyn Driver, tx: &mut Tx, report: &mut Report) -> Result<()> {
         self.ensure_bookkeeping(db)?;
+        tx.clean = true;
         for store in self.stores()? {
             let row = db.version(&store.name)?;
             let applied = db.applied(&store.name)?;
@@ -307,7 +314,7 @@ impl<'p> Migrator<'p> {
                         r.version = target;
                     }
                     tx.ensure_open(db)?;
-                    db.put_version(&r)?;
+                    tx.savepoint(db, |db| Ok(db.put_version(&r)?))?;
                 }
                 report.after.push((store.name.to_string(), r.version));
             }
@@ -453,9 +460,6 @@ impl<'p> Migrator<'p> {
                 version, bodies, ..
             } => {
                 tx.ensure_open(db)?;
-                for body in bodies {
-                    run_statements(db, &store.name, *version, body, "snapshot")?;
-                }
                 let row = VersionRow {
                     store: store.name.to_string(),
                     version: *version,
@@ -465,7 +469,12 @@ impl<'p> Migrator<'p> {
                     plan_digest: None,
                     tree_fingerprint: Some(self.plan.fingerprint.to_string()),
                 };
-                db.put_version(&row)?;
+                tx.savepoint(db, |db| {
+                    for body in bodies {
+                        run_statements(db, &store.name, *version, body, "snapshot")?;
+                    }
+                    Ok(db.put_version(&row)?)
+                })?;
                 report.snapshots.push((store.name.to_string(), *version));
                 Ok(row)
             }
@@ -507,37 +516,34 @@ impl<'p> Migrator<'p> {
                         }
                         run_statements(db, &store.name, delta.version, b, &delta.name)?;
                         tx.ensure_open(db)?;
-                        record(db, started.elapsed().as_millis() as i64)?;
+                        tx.savepoint(db, |db| record(db, started.elapsed().as_millis() as i64))?;
                     }
                     Some(b) if b.foreign_keys_off => {
+                        // PRAGMA foreign_keys only takes effect outside a transaction.
                         tx.close(db)?;
                         db.set_foreign_keys(false)?;
-                        db.begin()?;
-                        tx.open = true;
-                        let outcome = (|| -> Result<()> {
-                            run_statements(db, &store.name, delta.version, b, &delta.name)?;
-                            let violations = db.foreign_key_violations()?;
-                            if !violations.is_empty() {
-                                return Err(Error::ForeignKeyViolations {
-                                    store: store.name.to_string(),
-                                    version: delta.version,
-                                    name: delta.name.to_string(),
-                                    violations,
-                                });
-                            }
-                            record(db, started.elapsed().as_millis() as i64)
-                        })();
-                        match outcome {
-                            Ok(()) => db.commit()?,
-                            Err(e) => {
-                                db.rollback()?;
-                                tx.open = false;
-                                db.set_foreign_keys(true)?;
-                                return Err(e);
-                            }
-                        }
-                        tx.open = false;
-                        db.set_foreign_keys(true)?;
+                        let outcome = tx.ensure_open(db).map_err(Error::from).and_then(|()| {
+                            tx.savepoint(db, |db| {
+                                run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                                let violations = db.foreign_key_violations()?;
+                                if !violations.is_empty() {
+                                    return Err(Error::ForeignKeyViolations {
+                                        store: store.name.to_string(),
+                                        version: delta.version,
+                                        name: delta.name.to_string(),
+                                        violations,
+                                    });
+                                }
+                                record(db, started.elapsed().as_millis() as i64)
+                            })
+                        });
+                        // Commit the delta (or the empty transaction its rolled-back savepoint
+                        // left) so that foreign keys can be switched back on.
+                        let closed = if tx.clean { tx.close(db) } else { Ok(()) };
+                        let restored = db.set_foreign_keys(true);
+                        outcome?;
+                        closed?;
+                        restored?;
                     }
                     _ => {
                         let reopened = !tx.open;
@@ -547,21 +553,12 @@ impl<'p> Migrator<'p> {
                         if reopened && db.is_applied(&store.name, delta.version, &delta.name)? {
                             return Ok(next);
                         }
-                        db.execute("SAVEPOINT strata_delta")?;
-                        let outcome = (|| -> Result<()> {
+                        tx.savepoint(db, |db| {
                             if let Some(b) = body {
                                 run_statements(db, &store.name, delta.version, b, &delta.name)?;
                             }
                             record(db, started.elapsed().as_millis() as i64)
-                        })();
-                        match outcome {
-                            Ok(()) => db.execute("RELEASE SAVEPOINT strata_delta")?,
-                            Err(e) => {
-                                db.execute("ROLLBACK TO SAVEPOINT strata_delta")?;
-                                db.execute("RELEASE SAVEPOINT strata_delta")?;
-                                return Err(e);
-                            }
-                        }
+                        })?;
                         if self.options.commit_each_delta {
                             tx.close(db)?;
                         }
@@ -578,12 +575,39 @@ impl<'p> Migrator<'p> {
     }
 }
 
-/// Whether the run's transaction is open.
+/// The run's transaction.
 struct Tx {
+    /// Whether it is open.
     open: bool,
+    /// Whether everything done in it so far is whole (no step half done): only then may it
+    /// be committed after an error.
+    clean: bool,
 }
 
 impl Tx {
+    /// Runs `f` inside a savepoint: all of it or none of it.
+    fn savepoint(
+        &mut self,
+        db: &mut dyn Driver,
+        f: impl FnOnce(&mut dyn Driver) -> Result<()>,
+    ) -> Result<()> {
+        db.execute("SAVEPOINT strata_step")?;
+        self.clean = false;
+        match f(db) {
+            Ok(()) => {
+                db.execute("RELEASE SAVEPOINT strata_step")?;
+                self.clean = true;
+                Ok(())
+            }
+            Err(e) => {
+                db.execute("ROLLBACK TO SAVEPOINT strata_step")?;
+                db.execute("RELEASE SAVEPOINT strata_step")?;
+                self.clean = true;
+                Err(e)
+            }
+        }
+    }
+
     fn ensure_open(&mut self, db: &mut dyn Driver) -> Result<(), DriverError> {
         if !self.open {
             db.begin()?;
@@ -609,14 +633,16 @@ fn run_statements(
     name: &str,
 ) -> Result<()> {
     for (i, sql) in body.statements.iter().enumerate() {
-        db.execute(sql).map_err(|source| Error::DeltaFailed {
-            store: store.to_string(),
-            version,
-            name: name.to_string(),
-            file: body.file.to_string(),
-            statement: i + 1,
-            sql: shorten(sql),
-            source,
+        db.execute(sql).map_err(|source| {
+            Error::DeltaFailed(Box::new(DeltaFailure {
+                store: store.to_string(),
+                version,
+                name: name.to_string(),
+                file: body.file.to_string(),
+                statement: i + 1,
+                sql: shorten(sql),
+                source,
+            }))
         })?;
     }
     Ok(())

@@ -510,6 +510,7 @@ impl<'t> Analyser<'t> {
                 store: &script.store,
                 version,
                 no_transaction,
+                foreign_keys_off: fk_off,
                 manifest: &tree.manifest,
                 compat_version: tree.compat_version(),
                 model: model.as_deref(),
@@ -543,7 +544,15 @@ impl<'t> Analyser<'t> {
         if let Some(db) = db
             && fk_off
         {
-            for v in db.foreign_key_violations()? {
+            let allowed = pf
+                .file_directives
+                .iter()
+                .any(|d| matches!(d, Directive::Allow(l) if l.iter().any(|l| l == lint::FOREIGN_KEY_VIOLATION.code || l == lint::FOREIGN_KEY_VIOLATION.name)));
+            for v in db
+                .foreign_key_violations()?
+                .into_iter()
+                .filter(|_| !allowed)
+            {
                 self.diagnostics.push(
                     Diagnostic::new(
                         &lint::FOREIGN_KEY_VIOLATION,

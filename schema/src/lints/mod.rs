@@ -40,6 +40,8 @@ pub struct StatementContext<'a> {
     pub version: Option<u32>,
     /// Whether the file carries `-- strata: no-transaction`.
     pub no_transaction: bool,
+    /// Whether the file carries `-- strata: foreign-keys-off` (a SQLite table rebuild).
+    pub foreign_keys_off: bool,
     /// The manifest.
     pub manifest: &'a Manifest,
     /// The tree's compat version.
