@@ -73,9 +73,10 @@ impl ScratchDb {
         );
         let mut admin = postgres::Client::connect(admin_url, postgres::NoTls).unwrap();
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{name}\"; CREATE DATABASE \"{name}\""
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap();
         // Keep the admin URL's authority and swap the database name.
         let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
