@@ -83,9 +83,9 @@ pub enum Error {
         /// File.
         file: String,
         /// Checksum in the database.
-        recorded: String,
+        recorded: Box<str>,
         /// Checksum in the code.
-        expected: String,
+        expected: Box<str>,
     },
     /// A delta in a version below the database's was never applied.
     #[error(

@@ -416,8 +416,8 @@ impl<'p> Migrator<'p> {
                             version: a.version,
                             name: a.name.clone(),
                             file,
-                            recorded: a.checksum.clone(),
-                            expected: expected.to_string(),
+                            recorded: a.checksum.as_str().into(),
+                            expected: expected.into(),
                         };
                         match self.options.checksum_policy {
                             ChecksumPolicy::Error => return Err(err),
