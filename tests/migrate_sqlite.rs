@@ -371,7 +371,6 @@ fn fault_injection_at_every_call_then_rerun_equals_clean_run() -> TestResult {
             },
         };
         let result = Migrator::new(&plan).apply(&mut db);
-        drop(db);
         drop(conn);
         let finished = result.is_ok();
         let report = apply(&path, &plan)?;
