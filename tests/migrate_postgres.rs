@@ -2,13 +2,14 @@
 
 mod common;
 
-use common::{ScratchDb, plan, postgres_url, tree};
+use common::{plan, tree};
 use strata::driver::postgres::PostgresDriver;
+use strata::testing::PostgresTestDb;
 use strata::{Error, Migrations, Migrator, Report};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn apply(db: &ScratchDb, plan: &Migrations) -> Result<Report, Error> {
+fn apply(db: &PostgresTestDb, plan: &Migrations) -> Result<Report, Error> {
     let mut client = db.client();
     let mut driver = PostgresDriver::new(&mut client);
     Migrator::new(plan).apply(&mut driver)
@@ -16,10 +17,9 @@ fn apply(db: &ScratchDb, plan: &Migrations) -> Result<Report, Error> {
 
 #[test]
 fn example_tree_fresh_then_up_to_date() -> TestResult {
-    let Some(url) = postgres_url("example_tree_fresh_then_up_to_date") else {
+    let Some(db) = PostgresTestDb::empty("example_tree_fresh_then_up_to_date") else {
         return Ok(());
     };
-    let db = ScratchDb::new(&url, "example");
     let plan = plan(&common::example_tree());
     let report = apply(&db, &plan)?;
     assert_eq!(report.snapshots.len(), 3);
@@ -46,10 +46,9 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
 
 #[test]
 fn concurrent_migrators_apply_each_delta_once() -> TestResult {
-    let Some(url) = postgres_url("concurrent_migrators_apply_each_delta_once") else {
+    let Some(db) = PostgresTestDb::empty("concurrent_migrators_apply_each_delta_once") else {
         return Ok(());
     };
-    let db = ScratchDb::new(&url, "concurrent");
     let plan = plan(&common::example_tree());
     let reports: Vec<Report> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -71,10 +70,10 @@ fn concurrent_migrators_apply_each_delta_once() -> TestResult {
 /// and builds it again.
 #[test]
 fn concurrent_index_retry_drops_the_invalid_leftover() -> TestResult {
-    let Some(url) = postgres_url("concurrent_index_retry_drops_the_invalid_leftover") else {
+    let Some(db) = PostgresTestDb::empty("concurrent_index_retry_drops_the_invalid_leftover")
+    else {
         return Ok(());
     };
-    let db = ScratchDb::new(&url, "concurrent_index");
     let (_t, plan) = tree(&[
         ("strata.toml", "engines = [\"postgres\"]"),
         (
@@ -114,10 +113,9 @@ fn concurrent_index_retry_drops_the_invalid_leftover() -> TestResult {
 
 #[test]
 fn failing_delta_on_postgres_keeps_earlier_ones() -> TestResult {
-    let Some(url) = postgres_url("failing_delta_on_postgres_keeps_earlier_ones") else {
+    let Some(db) = PostgresTestDb::empty("failing_delta_on_postgres_keeps_earlier_ones") else {
         return Ok(());
     };
-    let db = ScratchDb::new(&url, "failing");
     // Passes on SQLite, fails on PostgreSQL: TEXT into BIGINT without a cast.
     let (_t, plan) = tree(&[
         (

@@ -412,3 +412,91 @@ fn concurrent_migrators_on_one_file_apply_each_delta_once() -> TestResult {
     assert_eq!(recorded as usize, deltas);
     Ok(())
 }
+
+#[test]
+fn status_reports_pending_work_and_background_updates() -> TestResult {
+    let plan = plan(&common::example_tree());
+    let mut conn = Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let before = Migrator::new(&plan).status(&mut db)?;
+    assert!(!before.is_up_to_date());
+    let main = before.stores.iter().find(|s| s.store == "main").unwrap();
+    assert_eq!((main.version, main.pending_snapshot), (None, Some(10)));
+    assert!(main.pending.iter().all(|(v, _)| *v > 10) && !main.pending.is_empty());
+    Migrator::new(&plan).apply(&mut db)?;
+    let after = Migrator::new(&plan).status(&mut db)?;
+    assert!(after.is_up_to_date(), "{after:#?}");
+    let main = after.stores.iter().find(|s| s.store == "main").unwrap();
+    assert_eq!(
+        (main.version, main.snapshot_version, main.upgraded),
+        (Some(14), Some(10), true)
+    );
+    assert_eq!(
+        after.pending_background_updates,
+        vec!["events_origin_ts_idx", "rooms_last_activity_ts_backfill"]
+    );
+    Ok(())
+}
+
+#[test]
+fn baseline_adopts_an_existing_database() -> TestResult {
+    let (_t, plan) = tree(&[
+        ("delta/1/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("delta/2/01_b.sql", "CREATE TABLE b (x BIGINT);"),
+    ]);
+    let mut conn = Connection::open_in_memory()?;
+    // A database made by hand before strata: it already has version 1's schema.
+    conn.execute_batch("CREATE TABLE a (x BIGINT)")?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let adopted = Migrator::new(&plan).baseline(&mut db, 1)?;
+    assert_eq!(adopted.applied, vec![("main".into(), 1, "01_a".into())]);
+    let report = Migrator::new(&plan).apply(&mut db)?;
+    assert_eq!(report.applied, vec![("main".into(), 2, "01_b".into())]);
+    let again = Migrator::new(&plan).baseline(&mut db, 1).unwrap_err();
+    assert!(
+        matches!(again, Error::AlreadyManaged { version: 2, .. }),
+        "{again}"
+    );
+    Ok(())
+}
+
+#[test]
+fn progress_events_and_partial_target() -> TestResult {
+    let (_t, plan) = tree(&[
+        ("delta/1/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("delta/2/01_b.sql", "CREATE TABLE b (x BIGINT);"),
+        ("delta/3/01_c.sql", "CREATE TABLE c (x BIGINT);"),
+    ]);
+    let mut conn = Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let observer = |e: &strata::Event<'_>| {
+        if let strata::Event::DeltaApplied {
+            name, index, total, ..
+        } = e
+        {
+            seen.lock().unwrap().push(format!("{index}/{total} {name}"));
+        }
+    };
+    let options = Options {
+        to_version: Some(2),
+        ..Options::default()
+    };
+    let report = Migrator::with_options(&plan, options)
+        .on_event(&observer)
+        .apply(&mut db)?;
+    assert_eq!(report.after, vec![("main".into(), 2)]);
+    assert_eq!(*seen.lock().unwrap(), vec!["1/2 01_a", "2/2 01_b"]);
+    let rest = Migrator::new(&plan).apply(&mut db)?;
+    assert_eq!(rest.applied, vec![("main".into(), 3, "01_c".into())]);
+    Ok(())
+}
+
+#[test]
+fn testing_helper_gives_a_migrated_database() -> TestResult {
+    let plan = plan(&common::example_tree());
+    let conn = strata::testing::sqlite(&plan)?;
+    let n: i64 = conn.query_row("SELECT count(*) FROM ratelimit_override", [], |r| r.get(0))?;
+    assert!(n >= 0);
+    Ok(())
+}

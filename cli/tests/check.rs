@@ -26,26 +26,6 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// The PostgreSQL server tests use, or `None` (loudly) when there is none and it is not
-/// required. `STRATA_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns a missing server into a
-/// failure.
-fn postgres_url(test: &str) -> Option<String> {
-    let url = std::env::var("STRATA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(_) => Some(url),
-        Err(e) if std::env::var("STRATA_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (STRATA_REQUIRE_POSTGRES=1) but unreachable: {e}")
-        }
-        Err(e) => {
-            eprintln!(
-                "SKIPPED {test}: no PostgreSQL reachable ({e}); set STRATA_TEST_POSTGRES_URL"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn example_tree_is_clean() {
     let out = strata(&["check", example().to_str().unwrap()]);
@@ -106,7 +86,7 @@ fn unreadable_tree_exits_2() {
 /// PostgreSQL execution check catches it, at the right line, and leaves no database behind.
 #[test]
 fn postgres_execution_check() {
-    let Some(url) = postgres_url("postgres_execution_check") else {
+    let Some(url) = strata_runtime::testing::postgres_url("postgres_execution_check") else {
         return;
     };
     let dir = tree(&[

@@ -139,6 +139,24 @@ pub enum Error {
         /// The newest this runtime supports.
         supported: i64,
     },
+    /// `baseline` on a store strata already manages.
+    #[error(
+        "store `{store}` is already managed by strata (at version {version}): baseline only adopts databases strata has never migrated"
+    )]
+    AlreadyManaged {
+        /// Store.
+        store: String,
+        /// Its recorded version.
+        version: u32,
+    },
+    /// `baseline` to a version beyond the plan.
+    #[error("cannot baseline at version {version}: this code only knows versions up to {target}")]
+    BaselineBeyondTarget {
+        /// Requested version.
+        version: u32,
+        /// The plan's target.
+        target: u32,
+    },
     /// A store named in the options does not exist in the plan.
     #[error("the plan has no store `{0}`")]
     UnknownStore(String),

@@ -17,8 +17,9 @@ pub mod migrate;
 pub mod plan;
 #[doc(hidden)]
 pub mod test_utils;
+pub mod testing;
 
 pub use engine::Engine;
 pub use error::{DriverError, Error, Result};
-pub use migrate::{ChecksumPolicy, Migrator, Options, Report, Step};
+pub use migrate::{ChecksumPolicy, Event, Migrator, Options, Report, Status, Step, StoreStatus};
 pub use plan::Migrations;

@@ -123,6 +123,94 @@ pub struct Report {
 pub struct Migrator<'p> {
     plan: &'p Migrations,
     options: Options,
+    observer: Option<&'p (dyn Fn(&Event<'_>) + Sync)>,
+}
+
+/// Progress of a run, for callers ([`Migrator::on_event`]) and `tracing` (every event is
+/// also logged at INFO level under the `strata` target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A snapshot starts loading into a fresh store.
+    SnapshotStarted {
+        /// Store.
+        store: &'a str,
+        /// Snapshot version.
+        version: u32,
+        /// 1-based step number in this run.
+        index: usize,
+        /// Steps in this run.
+        total: usize,
+    },
+    /// A delta starts.
+    DeltaStarted {
+        /// Store.
+        store: &'a str,
+        /// Version.
+        version: u32,
+        /// Name.
+        name: &'a str,
+        /// 1-based step number in this run.
+        index: usize,
+        /// Steps in this run.
+        total: usize,
+    },
+    /// A delta was applied and recorded.
+    DeltaApplied {
+        /// Store.
+        store: &'a str,
+        /// Version.
+        version: u32,
+        /// Name.
+        name: &'a str,
+        /// 1-based step number in this run.
+        index: usize,
+        /// Steps in this run.
+        total: usize,
+        /// How long it took.
+        duration: std::time::Duration,
+    },
+}
+
+/// One store's state, from [`Migrator::status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Store name.
+    pub store: String,
+    /// Its version (`None`: not created yet).
+    pub version: Option<u32>,
+    /// Its recorded compat version.
+    pub compat_version: Option<u32>,
+    /// The snapshot it was built from.
+    pub snapshot_version: Option<u32>,
+    /// Whether deltas ran on it after its snapshot.
+    pub upgraded: bool,
+    /// Number of applied deltas recorded.
+    pub applied: usize,
+    /// The snapshot `apply` would load (fresh stores).
+    pub pending_snapshot: Option<u32>,
+    /// Deltas `apply` would run: (version, name).
+    pub pending: Vec<(u32, String)>,
+    /// Why `apply` would refuse (or warn), if it would.
+    pub problem: Option<String>,
+}
+
+/// Every store's state and the background updates not completed yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Per store, `common` first.
+    pub stores: Vec<StoreStatus>,
+    /// Names of background updates not completed yet.
+    pub pending_background_updates: Vec<String>,
+}
+
+impl Status {
+    /// Whether there is nothing to apply and no refusal.
+    pub fn is_up_to_date(&self) -> bool {
+        self.stores
+            .iter()
+            .all(|s| s.pending.is_empty() && s.pending_snapshot.is_none() && s.problem.is_none())
+    }
 }
 
 fn now_ms() -> i64 {
@@ -144,15 +232,56 @@ fn shorten(sql: &str) -> String {
 impl<'p> Migrator<'p> {
     /// A migrator for `plan` with default options.
     pub fn new(plan: &'p Migrations) -> Self {
-        Migrator {
-            plan,
-            options: Options::default(),
-        }
+        Self::with_options(plan, Options::default())
     }
 
     /// A migrator with `options`.
     pub fn with_options(plan: &'p Migrations, options: Options) -> Self {
-        Migrator { plan, options }
+        Migrator {
+            plan,
+            options,
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` with the progress of each run (a progress bar, a log line...).
+    pub fn on_event(mut self, observer: &'p (dyn Fn(&Event<'_>) + Sync)) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn emit(&self, event: &Event<'_>) {
+        match *event {
+            Event::SnapshotStarted {
+                store,
+                version,
+                index,
+                total,
+            } => {
+                tracing::info!(target: "strata", store, version, index, total, "loading snapshot")
+            }
+            Event::DeltaStarted {
+                store,
+                version,
+                name,
+                index,
+                total,
+            } => {
+                tracing::info!(target: "strata", store, version, name, index, total, "applying delta")
+            }
+            Event::DeltaApplied {
+                store,
+                version,
+                name,
+                duration,
+                ..
+            } => {
+                tracing::info!(target: "strata", store, version, name, duration_ms = duration.as_millis() as u64, "applied delta")
+            }
+        }
+        if let Some(observer) = self.observer {
+            observer(event);
+        }
     }
 
     fn target(&self) -> u32 {
@@ -291,6 +420,8 @@ impl<'p> Migrator<'p> {
     fn run(&self, db: &mut dyn Driver, tx: &mut Tx, report: &mut Report) -> Result<()> {
         self.ensure_bookkeeping(db)?;
         tx.clean = true;
+        // Decide everything (and refuse unsafe states) before running anything.
+        let mut work = Vec::new();
         for store in self.stores()? {
             let row = db.version(&store.name)?;
             let applied = db.applied(&store.name)?;
@@ -298,9 +429,14 @@ impl<'p> Migrator<'p> {
                 .before
                 .push((store.name.to_string(), row.as_ref().map(|r| r.version)));
             let steps = self.store_steps(db, store, row.as_ref(), &applied, report)?;
-            let mut row = row;
+            work.push((store, row, steps));
+        }
+        let total = work.iter().map(|(_, _, steps)| steps.len()).sum();
+        let mut index = 0;
+        for (store, mut row, steps) in work {
             for step in steps {
-                row = Some(self.run_step(db, tx, store, row, &step, report)?);
+                index += 1;
+                row = Some(self.run_step(db, tx, row, &step, (index, total), report)?);
             }
             let target = self.target();
             if let Some(mut r) = row {
@@ -320,6 +456,125 @@ impl<'p> Migrator<'p> {
             }
         }
         Ok(())
+    }
+
+    /// Where each store stands and what [`apply`](Self::apply) would do. Reads only; a
+    /// store the migrator would refuse reports the refusal in [`StoreStatus::problem`].
+    pub fn status(&self, db: &mut dyn Driver) -> Result<Status> {
+        let exists = db.bookkeeping_exists()?;
+        let mut out = Status::default();
+        for store in self.stores()? {
+            let (row, applied) = if exists {
+                (db.version(&store.name)?, db.applied(&store.name)?)
+            } else {
+                (None, Vec::new())
+            };
+            let mut scratch = Report::default();
+            let (pending, pending_snapshot, problem) =
+                match self.store_steps(db, store, row.as_ref(), &applied, &mut scratch) {
+                    Ok(steps) => {
+                        let mut snapshot = None;
+                        let mut deltas = Vec::new();
+                        for s in steps {
+                            match s {
+                                Step::Snapshot { version, .. } => snapshot = Some(version),
+                                Step::Delta { delta, .. } => {
+                                    deltas.push((delta.version, delta.name.to_string()))
+                                }
+                            }
+                        }
+                        (deltas, snapshot, scratch.warnings.first().cloned())
+                    }
+                    Err(e) => (Vec::new(), None, Some(e.to_string())),
+                };
+            out.stores.push(StoreStatus {
+                store: store.name.to_string(),
+                version: row.as_ref().map(|r| r.version),
+                compat_version: row.as_ref().map(|r| r.compat_version),
+                snapshot_version: row.as_ref().and_then(|r| r.snapshot_version),
+                upgraded: row.as_ref().is_some_and(|r| r.upgraded),
+                applied: applied.len(),
+                pending_snapshot,
+                pending,
+                problem,
+            });
+        }
+        if exists {
+            out.pending_background_updates = db.pending_background_updates()?;
+        }
+        Ok(out)
+    }
+
+    /// Adopts an existing database whose schema is already at `version`: records every
+    /// delta up to `version` as applied without running it. Refuses a store strata already
+    /// manages.
+    pub fn baseline(&self, db: &mut dyn Driver, version: u32) -> Result<Report> {
+        if version > self.plan.target_version {
+            return Err(Error::BaselineBeyondTarget {
+                version,
+                target: self.plan.target_version,
+            });
+        }
+        db.lock()?;
+        let result = (|| {
+            db.begin()?;
+            let outcome = (|| {
+                self.ensure_bookkeeping(db)?;
+                let mut report = Report::default();
+                let engine = db.engine();
+                for store in self.stores()? {
+                    if let Some(row) = db.version(&store.name)? {
+                        return Err(Error::AlreadyManaged {
+                            store: store.name.to_string(),
+                            version: row.version,
+                        });
+                    }
+                    for d in store.deltas.iter().filter(|d| d.version <= version) {
+                        db.put_applied(&AppliedRow {
+                            store: store.name.to_string(),
+                            version: d.version,
+                            name: d.name.to_string(),
+                            engine: engine.name().to_string(),
+                            checksum: d
+                                .body(engine)
+                                .map_or_else(String::new, |b| b.checksum.to_string()),
+                            applied_at: now_ms(),
+                            duration_ms: 0,
+                        })?;
+                        report.applied.push((
+                            store.name.to_string(),
+                            d.version,
+                            d.name.to_string(),
+                        ));
+                    }
+                    db.put_version(&VersionRow {
+                        store: store.name.to_string(),
+                        version,
+                        upgraded: true,
+                        snapshot_version: None,
+                        compat_version: self.plan.compat_version.min(version),
+                        plan_digest: None,
+                        tree_fingerprint: Some(self.plan.fingerprint.to_string()),
+                    })?;
+                    report.after.push((store.name.to_string(), version));
+                }
+                Ok(report)
+            })();
+            match outcome {
+                Ok(r) => {
+                    db.commit()?;
+                    Ok(r)
+                }
+                Err(e) => {
+                    db.rollback()?;
+                    Err(e)
+                }
+            }
+        })();
+        let unlocked = db.unlock();
+        let report = result?;
+        unlocked?;
+        Ok(report)
     }
 
     /// Decides what to run for one store, refusing unsafe states.
@@ -450,18 +705,27 @@ impl<'p> Migrator<'p> {
         &self,
         db: &mut dyn Driver,
         tx: &mut Tx,
-        store: &Store,
         row: Option<VersionRow>,
         step: &Step<'p>,
+        (index, total): (usize, usize),
         report: &mut Report,
     ) -> Result<VersionRow> {
+        let store_name = match step {
+            Step::Snapshot { store, .. } | Step::Delta { store, .. } => *store,
+        };
         match step {
             Step::Snapshot {
                 version, bodies, ..
             } => {
+                self.emit(&Event::SnapshotStarted {
+                    store: store_name,
+                    version: *version,
+                    index,
+                    total,
+                });
                 tx.ensure_open(db)?;
                 let row = VersionRow {
-                    store: store.name.to_string(),
+                    store: store_name.to_string(),
                     version: *version,
                     upgraded: false,
                     snapshot_version: Some(*version),
@@ -471,16 +735,16 @@ impl<'p> Migrator<'p> {
                 };
                 tx.savepoint(db, |db| {
                     for body in bodies {
-                        run_statements(db, &store.name, *version, body, "snapshot")?;
+                        run_statements(db, store_name, *version, body, "snapshot")?;
                     }
                     Ok(db.put_version(&row)?)
                 })?;
-                report.snapshots.push((store.name.to_string(), *version));
+                report.snapshots.push((store_name.to_string(), *version));
                 Ok(row)
             }
             Step::Delta { delta, body, .. } => {
                 let mut next = row.unwrap_or(VersionRow {
-                    store: store.name.to_string(),
+                    store: store_name.to_string(),
                     version: 0,
                     upgraded: false,
                     snapshot_version: None,
@@ -494,10 +758,17 @@ impl<'p> Migrator<'p> {
                 next.compat_version = next
                     .compat_version
                     .max(self.plan.compat_version.min(next.version));
+                self.emit(&Event::DeltaStarted {
+                    store: store_name,
+                    version: delta.version,
+                    name: &delta.name,
+                    index,
+                    total,
+                });
                 let started = Instant::now();
                 let record = |db: &mut dyn Driver, duration_ms: i64| -> Result<()> {
                     db.put_applied(&AppliedRow {
-                        store: store.name.to_string(),
+                        store: store_name.to_string(),
                         version: delta.version,
                         name: delta.name.to_string(),
                         engine: db.engine().name().to_string(),
@@ -514,7 +785,7 @@ impl<'p> Migrator<'p> {
                         if let Some(index) = &b.concurrent_index {
                             db.drop_invalid_index(index)?;
                         }
-                        run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                        run_statements(db, store_name, delta.version, b, &delta.name)?;
                         tx.ensure_open(db)?;
                         tx.savepoint(db, |db| record(db, started.elapsed().as_millis() as i64))?;
                     }
@@ -524,11 +795,11 @@ impl<'p> Migrator<'p> {
                         db.set_foreign_keys(false)?;
                         let outcome = tx.ensure_open(db).map_err(Error::from).and_then(|()| {
                             tx.savepoint(db, |db| {
-                                run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                                run_statements(db, store_name, delta.version, b, &delta.name)?;
                                 let violations = db.foreign_key_violations()?;
                                 if !violations.is_empty() {
                                     return Err(Error::ForeignKeyViolations {
-                                        store: store.name.to_string(),
+                                        store: store_name.to_string(),
                                         version: delta.version,
                                         name: delta.name.to_string(),
                                         violations,
@@ -550,12 +821,12 @@ impl<'p> Migrator<'p> {
                         tx.ensure_open(db)?;
                         // In a transaction opened after a commit, another migrator may have
                         // applied the delta meanwhile: never apply it twice.
-                        if reopened && db.is_applied(&store.name, delta.version, &delta.name)? {
+                        if reopened && db.is_applied(store_name, delta.version, &delta.name)? {
                             return Ok(next);
                         }
                         tx.savepoint(db, |db| {
                             if let Some(b) = body {
-                                run_statements(db, &store.name, delta.version, b, &delta.name)?;
+                                run_statements(db, store_name, delta.version, b, &delta.name)?;
                             }
                             record(db, started.elapsed().as_millis() as i64)
                         })?;
@@ -564,8 +835,16 @@ impl<'p> Migrator<'p> {
                         }
                     }
                 }
+                self.emit(&Event::DeltaApplied {
+                    store: store_name,
+                    version: delta.version,
+                    name: &delta.name,
+                    index,
+                    total,
+                    duration: started.elapsed(),
+                });
                 report.applied.push((
-                    store.name.to_string(),
+                    store_name.to_string(),
                     delta.version,
                     delta.name.to_string(),
                 ));

@@ -112,6 +112,10 @@ impl<F: FnMut(Call<'_>) -> Result<(), DriverError>> Driver for Hooked<'_, F> {
         self.h(Call::Other)?;
         self.inner.foreign_key_violations()
     }
+    fn pending_background_updates(&mut self) -> Result<Vec<String>, DriverError> {
+        self.h(Call::Other)?;
+        self.inner.pending_background_updates()
+    }
     fn drop_invalid_index(&mut self, index: &str) -> Result<bool, DriverError> {
         self.h(Call::Other)?;
         self.inner.drop_invalid_index(index)

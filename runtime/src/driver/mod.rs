@@ -91,6 +91,8 @@ pub trait Driver {
     fn set_foreign_keys(&mut self, on: bool) -> Result<(), DriverError>;
     /// Foreign-key violations (SQLite's `PRAGMA foreign_key_check`), one line each.
     fn foreign_key_violations(&mut self) -> Result<Vec<String>, DriverError>;
+    /// Names of background updates not completed yet, in run order.
+    fn pending_background_updates(&mut self) -> Result<Vec<String>, DriverError>;
     /// Before retrying a `no-transaction` `CREATE INDEX CONCURRENTLY`: drop an INVALID index
     /// of that name left by an interrupted build. Returns whether one was dropped.
     fn drop_invalid_index(&mut self, _index: &str) -> Result<bool, DriverError> {

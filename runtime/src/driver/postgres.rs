@@ -214,6 +214,16 @@ impl Driver for PostgresDriver<'_> {
             .map_err(err)
     }
 
+    fn pending_background_updates(&mut self) -> Result<Vec<String>, DriverError> {
+        self.client
+            .query(
+                "SELECT update_name FROM strata_background_updates WHERE completed_at IS NULL ORDER BY ordering, update_name",
+                &[],
+            )
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .map_err(err)
+    }
+
     fn set_foreign_keys(&mut self, _on: bool) -> Result<(), DriverError> {
         // PostgreSQL enforces foreign keys at all times; `foreign-keys-off` is for SQLite
         // table rebuilds, which PostgreSQL does not need.

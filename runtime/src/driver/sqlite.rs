@@ -198,6 +198,15 @@ impl Driver for SqliteDriver<'_> {
             .map_err(err)
     }
 
+    fn pending_background_updates(&mut self) -> Result<Vec<String>, DriverError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT update_name FROM strata_background_updates WHERE completed_at IS NULL ORDER BY ordering, update_name")
+            .map_err(err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
     fn set_foreign_keys(&mut self, on: bool) -> Result<(), DriverError> {
         self.execute(if on {
             "PRAGMA foreign_keys = ON"
