@@ -144,3 +144,29 @@ fn failing_delta_on_postgres_keeps_earlier_ones() -> TestResult {
     assert_eq!(applied, 1);
     Ok(())
 }
+
+/// `postgres::Client` panics inside a tokio runtime: async applications migrate in
+/// `spawn_blocking` (the recipe the README shows).
+#[test]
+fn async_applications_migrate_in_spawn_blocking() -> TestResult {
+    // The test database is made (and dropped) outside the runtime: its helper is blocking.
+    let Some(db) = PostgresTestDb::empty("async_applications_migrate_in_spawn_blocking") else {
+        return Ok(());
+    };
+    let url = db.url.clone();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async move {
+        let plan = plan(&common::example_tree());
+        tokio::task::spawn_blocking(move || -> Result<Report, String> {
+            let mut client =
+                postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+            let mut driver = PostgresDriver::new(&mut client);
+            Migrator::new(&plan)
+                .apply(&mut driver)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    })??;
+    assert_eq!(report.snapshots.len(), 3);
+    Ok(())
+}
