@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use strata_macros::include_migrations;
 pub use strata_runtime as runtime;
 pub use strata_runtime::*;
 pub use strata_schema as schema;

@@ -14,9 +14,8 @@
 //! when the [`PostgresTestDb`] is dropped. Without a reachable server they are skipped with
 //! a `SKIPPED` line on stderr, unless `STRATA_REQUIRE_POSTGRES=1`, which makes them fail.
 
-use crate::error::Result;
-use crate::migrate::Migrator;
-use crate::plan::Migrations;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::{error::Result, migrate::Migrator, plan::Migrations};
 
 /// A private in-memory SQLite database migrated to the plan's target.
 #[cfg(feature = "sqlite")]

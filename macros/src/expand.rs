@@ -1,0 +1,189 @@
+//! Turning a checked tree into tokens: `::strata::plan::*` literals, compile errors and
+//! warnings, and `include_bytes!` of every file read so that edits trigger a rebuild.
+
+use std::path::PathBuf;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
+use strata_runtime::Engine;
+use strata_schema::{Report, Severity};
+
+use crate::input::Input;
+
+pub fn expand(input: &Input) -> TokenStream {
+    let span = input.path.span();
+    let root = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir).join(input.path.value()),
+        None => PathBuf::from(input.path.value()),
+    };
+    let (report, plan) = match strata_schema::load_plan(&root, &Default::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("strata: {e}");
+            return quote_spanned! {span=> { ::core::compile_error!(#msg); ::strata::plan::Migrations::EMPTY } };
+        }
+    };
+    let watch = watch_files(&report);
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, d) in report.analysis.diagnostics.iter().enumerate() {
+        let text = d.to_plain(Some(&report.tree));
+        if d.severity == Severity::Error || input.deny_warnings {
+            errors.push(quote_spanned! {span=> ::core::compile_error!(#text); });
+        } else {
+            // Stable Rust has no warning API for proc-macros: using a deprecated item spanned
+            // on the literal makes rustc print the note as a warning there.
+            let name = format_ident!("strata_warning_{}", i, span = span);
+            warnings.push(quote_spanned! {span=>
+                #[deprecated(note = #text)]
+                #[allow(non_upper_case_globals)]
+                const #name: () = ();
+                #name;
+            });
+        }
+    }
+    let value = match (&plan, errors.is_empty()) {
+        (Some(plan), true) => migrations(plan),
+        // Still an expression of the right type: no cascade of secondary errors.
+        _ => quote! { ::strata::plan::Migrations::EMPTY },
+    };
+    quote_spanned! {span=>
+        {
+            #watch
+            #(#errors)*
+            #(#warnings)*
+            #value
+        }
+    }
+}
+
+/// `include_bytes!` of every file of the tree: the compiler then rebuilds the crate when one
+/// of them changes. (New files are not seen this way: see the README's build-script line.)
+fn watch_files(report: &Report) -> TokenStream {
+    let paths = report
+        .tree
+        .files
+        .iter()
+        .map(|f| f.abs_path.to_string_lossy().into_owned());
+    quote! { #( const _: &[u8] = ::core::include_bytes!(#paths); )* }
+}
+
+fn str_lit(s: &str) -> TokenStream {
+    quote! { ::std::borrow::Cow::Borrowed(#s) }
+}
+
+fn list(items: Vec<TokenStream>) -> TokenStream {
+    quote! { ::std::borrow::Cow::Borrowed(&[#(#items),*]) }
+}
+
+fn engine(e: Engine) -> TokenStream {
+    match e {
+        Engine::Sqlite => quote! { ::strata::Engine::Sqlite },
+        Engine::Postgres => quote! { ::strata::Engine::Postgres },
+    }
+}
+
+fn opt_str(s: &Option<std::borrow::Cow<'static, str>>) -> TokenStream {
+    match s {
+        Some(s) => {
+            let s = str_lit(s);
+            quote! { ::core::option::Option::Some(#s) }
+        }
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+fn migrations(m: &Migrations) -> TokenStream {
+    let engines = list(m.engines.iter().map(|&e| engine(e)).collect());
+    let stores = list(m.stores.iter().map(store).collect());
+    let common = match &m.common {
+        Some(c) => {
+            let c = store(c);
+            quote! { ::core::option::Option::Some(#c) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let target = m.target_version;
+    let compat = m.compat_version;
+    let fingerprint = str_lit(&m.fingerprint);
+    let updates = list(m.background_updates.iter().map(update).collect());
+    quote! {
+        ::strata::plan::Migrations {
+            engines: #engines,
+            stores: #stores,
+            common: #common,
+            target_version: #target,
+            compat_version: #compat,
+            fingerprint: #fingerprint,
+            background_updates: #updates,
+        }
+    }
+}
+
+fn store(s: &Store) -> TokenStream {
+    let name = str_lit(&s.name);
+    let snapshots = list(s.snapshots.iter().map(snapshot).collect());
+    let deltas = list(s.deltas.iter().map(delta).collect());
+    let digest = str_lit(&s.digest);
+    quote! {
+        ::strata::plan::Store { name: #name, snapshots: #snapshots, deltas: #deltas, digest: #digest }
+    }
+}
+
+fn snapshot(s: &Snapshot) -> TokenStream {
+    let version = s.version;
+    let scripts = list(s.scripts.iter().map(delta).collect());
+    quote! { ::strata::plan::Snapshot { version: #version, scripts: #scripts } }
+}
+
+fn delta(d: &Delta) -> TokenStream {
+    let version = d.version;
+    let name = str_lit(&d.name);
+    let bodies = list(d.bodies.iter().map(body).collect());
+    quote! { ::strata::plan::Delta { version: #version, name: #name, bodies: #bodies } }
+}
+
+fn body(b: &Body) -> TokenStream {
+    let engine = engine(b.engine);
+    let file = str_lit(&b.file);
+    let statements = list(b.statements.iter().map(|s| str_lit(s)).collect());
+    let no_transaction = b.no_transaction;
+    let foreign_keys_off = b.foreign_keys_off;
+    let checksum = str_lit(&b.checksum);
+    let concurrent_index = opt_str(&b.concurrent_index);
+    quote! {
+        ::strata::plan::Body {
+            engine: #engine,
+            file: #file,
+            statements: #statements,
+            no_transaction: #no_transaction,
+            foreign_keys_off: #foreign_keys_off,
+            checksum: #checksum,
+            concurrent_index: #concurrent_index,
+        }
+    }
+}
+
+fn update(u: &ScheduledUpdate) -> TokenStream {
+    let store = str_lit(&u.store);
+    let version = u.version;
+    let delta = str_lit(&u.delta);
+    let name = str_lit(&u.name);
+    let depends_on = opt_str(&u.depends_on);
+    let ordering = match u.ordering {
+        Some(o) => quote! { ::core::option::Option::Some(#o) },
+        None => quote! { ::core::option::Option::None },
+    };
+    quote! {
+        ::strata::plan::ScheduledUpdate {
+            store: #store,
+            version: #version,
+            delta: #delta,
+            name: #name,
+            depends_on: #depends_on,
+            ordering: #ordering,
+        }
+    }
+}
+

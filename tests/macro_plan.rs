@@ -1,0 +1,38 @@
+//! `include_migrations!` embeds the plan the CLI loads from disk, field by field.
+
+mod common;
+
+use strata::Migrations;
+
+static EMBEDDED: Migrations = strata::include_migrations!("examples/chat/schema");
+
+#[test]
+fn embedded_plan_equals_the_plan_loaded_at_run_time() {
+    let loaded = common::plan(&common::example_tree());
+    assert_eq!(EMBEDDED.engines, loaded.engines);
+    assert_eq!(EMBEDDED.target_version, loaded.target_version);
+    assert_eq!(EMBEDDED.compat_version, loaded.compat_version);
+    assert_eq!(EMBEDDED.fingerprint, loaded.fingerprint);
+    assert_eq!(EMBEDDED.common, loaded.common);
+    for (embedded, loaded) in EMBEDDED.stores.iter().zip(loaded.stores.iter()) {
+        assert_eq!(embedded.name, loaded.name);
+        for (e, l) in embedded.deltas.iter().zip(loaded.deltas.iter()) {
+            assert_eq!(e, l, "delta {}/{}", e.version, e.name);
+        }
+        assert_eq!(embedded, loaded);
+    }
+    assert_eq!(EMBEDDED.background_updates, loaded.background_updates);
+    assert_eq!(EMBEDDED, loaded);
+}
+
+#[test]
+fn embedded_plan_migrates_a_database() -> Result<(), Box<dyn std::error::Error>> {
+    let conn = strata::testing::sqlite(&EMBEDDED)?;
+    let version: i64 = conn.query_row(
+        "SELECT version FROM strata_schema_version WHERE store = 'main'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(version, 14);
+    Ok(())
+}
