@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
 use strata_runtime::Engine;
+use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
 use strata_schema::{Report, Severity};
 
 use crate::input::Input;
@@ -28,10 +28,11 @@ pub fn expand(input: &Input) -> TokenStream {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     for (i, d) in report.analysis.diagnostics.iter().enumerate() {
-        let text = d.to_plain(Some(&report.tree));
         if d.severity == Severity::Error || input.deny_warnings {
+            let text = d.to_compile_error(Some(&report.tree));
             errors.push(quote_spanned! {span=> ::core::compile_error!(#text); });
         } else {
+            let text = d.to_plain(Some(&report.tree));
             // Stable Rust has no warning API for proc-macros: using a deprecated item spanned
             // on the literal makes rustc print the note as a warning there.
             let name = format_ident!("strata_warning_{}", i, span = span);
@@ -186,4 +187,3 @@ fn update(u: &ScheduledUpdate) -> TokenStream {
         }
     }
 }
-

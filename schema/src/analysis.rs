@@ -259,8 +259,9 @@ impl<'t> Analyser<'t> {
                         }
                     }
                     if !s.allows(d.lint) {
-                        self.diagnostics.push(d);
+                        self.diagnostics.push(d.clone());
                     }
+                    s.parse_error = Some(d);
                 }
                 self.parsed.insert((file, engine), pf);
             }
@@ -522,7 +523,7 @@ impl<'t> Analyser<'t> {
             let explained = found.iter().any(|d| d.severity == Severity::Error)
                 || s.parse_error
                     .as_ref()
-                    .is_some_and(|d| d.lint.code == lint::MISSING_SEMICOLON.code);
+                    .is_some_and(|d| d.severity == Severity::Error);
             self.diagnostics.extend(found);
             if let Some(ast) = &s.ast {
                 self.record_schedule(script, ast);

@@ -120,12 +120,23 @@ impl Diagnostic {
     /// A one-paragraph plain-text form: `error[S107 sqlite-truncate]: msg` + location, the
     /// source line and the help. This is what the macro puts in a compile error.
     pub fn to_plain(&self, tree: Option<&Tree>) -> String {
+        self.plain_with_head(self.severity_word(), tree)
+    }
+
+    /// The plain form headed `strata[S107 sqlite-truncate]`: what `include_migrations!`
+    /// puts in a compile error (rustc already prints `error:` before it).
+    pub fn to_compile_error(&self, tree: Option<&Tree>) -> String {
+        let mut text = self.plain_with_head("strata", tree);
+        if self.severity == Severity::Warning {
+            text.push_str("\n  = note: a warning, denied by `deny_warnings`");
+        }
+        text
+    }
+
+    fn plain_with_head(&self, head: &str, tree: Option<&Tree>) -> String {
         let mut out = format!(
-            "{}[{} {}]: {}",
-            self.severity_word(),
-            self.lint.code,
-            self.lint.name,
-            self.message
+            "{head}[{} {}]: {}",
+            self.lint.code, self.lint.name, self.message
         );
         if let Some(engine) = self.engine {
             out.push_str(&format!(" ({engine})"));

@@ -21,6 +21,7 @@
 
 pub mod analysis;
 pub mod bookkeeping;
+pub mod build;
 pub mod checksum;
 pub mod diagnostic;
 pub mod directive;

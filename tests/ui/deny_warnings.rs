@@ -1,0 +1,7 @@
+// The path is relative to the crate trybuild generates under target/tests/trybuild/strata.
+static MIGRATIONS: strata::Migrations =
+    strata::include_migrations!("../../../../tests/ui/trees/deny_warnings", deny_warnings);
+
+fn main() {
+    let _ = &MIGRATIONS;
+}

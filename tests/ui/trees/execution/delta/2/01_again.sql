@@ -1,0 +1,2 @@
+-- a column that already exists
+ALTER TABLE events ADD COLUMN id BIGINT;

@@ -1,0 +1,3 @@
+CREATE TABLE events (id BIGINT PRIMARY KEY);
+
+TRUNCATE events;

@@ -1,0 +1,1 @@
+INSERT INTO state_groups (id) VALUES (1);

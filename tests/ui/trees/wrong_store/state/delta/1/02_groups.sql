@@ -1,0 +1,1 @@
+CREATE TABLE state_groups (id BIGINT PRIMARY KEY);
