@@ -2,8 +2,9 @@
 //! a tree. (`include_migrations!` already makes the compiler watch the files it read, so
 //! edits need nothing.)
 //!
-//! ```no_run
-//! // build.rs, with `strata-schema` under [build-dependencies]:
+//! In `build.rs`, with `strata-schema` under `[build-dependencies]`:
+//!
+//! ```text
 //! fn main() {
 //!     strata_schema::build::watch_tree("schema");
 //! }
