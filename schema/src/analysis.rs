@@ -207,7 +207,10 @@ impl<'t> Analyser<'t> {
                 self.diagnostics.push(
                     Diagnostic::new(
                         &lint::CODE_DELTA,
-                        format!("code delta `{}` is not executed by the check", script.name),
+                        format!(
+                            "code delta `{}` cannot be run by this version of strata",
+                            script.name
+                        ),
                     )
                     .at(path, 0..0, Position { line: 1, column: 1 }),
                 );

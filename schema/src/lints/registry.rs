@@ -111,9 +111,9 @@ lints! {
         summary: "`common` has snapshots but none at a version where a store has one"
         help: Some("add `common/full_schemas/<N>/` for that version (a fresh database loads common's and the store's snapshot of the same version)"),
         bad: "main/full_schemas/20/ without common/full_schemas/20/", good: "common/full_schemas/20/ and main/full_schemas/20/";
-    CODE_DELTA = "T016" "code-delta" Warning
-        summary: "a code delta (`.rs`) cannot be checked by executing it"
-        help: Some("its effect on the schema is not validated; later SQL that depends on it may be reported wrongly"),
+    CODE_DELTA = "T016" "code-delta" Error
+        summary: "a code delta (`.rs`): not implemented yet, so it would never run"
+        help: Some("write the change as SQL for now; code deltas (a function receiving a transaction) are planned"),
         bad: "delta/12/01_fix.rs", good: "delta/12/01_fix.sql";
 
     // ---- statements -----------------------------------------------------------------------
