@@ -36,3 +36,31 @@ fn embedded_plan_migrates_a_database() -> Result<(), Box<dyn std::error::Error>>
     assert_eq!(version, 14);
     Ok(())
 }
+
+strata::include_migrations!(pub mod db = "examples/chat/schema");
+
+#[test]
+fn item_form_generates_the_plan_and_typed_names() {
+    assert_eq!(db::MIGRATIONS, EMBEDDED);
+    assert_eq!(db::users::TABLE, "users");
+    assert_eq!(db::users::NAME, "name");
+    // Columns added by deltas after the snapshot are there too.
+    assert_eq!(db::users::SHADOW_BANNED, "shadow_banned");
+    assert_eq!(db::state_groups::STORES, &["state"]);
+    assert_eq!(db::instance_settings::STORES, &["common"]);
+    assert_eq!(db::events::TABLE, "events");
+}
+
+strata::include_migrations!(mod kw = "tests/fixtures/keywords");
+
+/// Rust keywords become raw identifiers, names Rust cannot spell get a `_`, a column named
+/// like a generated constant gets `_COLUMN`, engine-only columns exist (documented as such).
+#[test]
+fn item_form_names_keywords_and_engine_only_columns() {
+    assert_eq!(kw::r#type::TABLE, "type");
+    assert_eq!(kw::r#type::TABLE_COLUMN, "table");
+    assert_eq!(kw::r#type::FN, "fn");
+    assert_eq!(kw::r#type::SELF, "self");
+    assert_eq!(kw::r#type::_2FA, "2fa");
+    assert_eq!(kw::r#type::SQLITE_ONLY, "sqlite_only");
+}

@@ -44,17 +44,111 @@ pub fn expand(input: &Input) -> TokenStream {
             });
         }
     }
-    let value = match (&plan, errors.is_empty()) {
-        (Some(plan), true) => migrations(plan),
+    let ok = errors.is_empty() && plan.is_some();
+    let value = match &plan {
+        Some(plan) if ok => migrations(plan),
         // Still an expression of the right type: no cascade of secondary errors.
         _ => quote! { ::strata::plan::Migrations::EMPTY },
     };
-    quote_spanned! {span=>
+    let value = quote_spanned! {span=>
         {
             #watch
             #(#errors)*
             #(#warnings)*
             #value
+        }
+    };
+    match &input.module {
+        None => value,
+        Some((vis, name)) => {
+            let tables = if ok {
+                strata_schema::plan::table_consts(&report.analysis)
+            } else {
+                Vec::new()
+            };
+            let tables = tables.iter().map(table_module);
+            let doc = format!(
+                "The migration tree `{}`: its plan and the names of its tables and columns.",
+                input.path.value()
+            );
+            quote! {
+                #[doc = #doc]
+                #vis mod #name {
+                    /// The plan of the tree, checked at compile time.
+                    pub static MIGRATIONS: ::strata::Migrations = #value;
+                    #(#tables)*
+                }
+            }
+        }
+    }
+}
+
+/// A Rust identifier for a SQL name: keywords become raw identifiers (`r#type`), other
+/// characters `_`.
+fn rust_ident(name: &str, upper: bool) -> proc_macro2::Ident {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if upper {
+        s = s.to_uppercase();
+    } else {
+        s = s.to_lowercase();
+    }
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    match s.as_str() {
+        // Not allowed even as raw identifiers.
+        "self" | "super" | "crate" | "Self" | "_" => format_ident!("{}_", s),
+        _ if syn::parse_str::<syn::Ident>(&s).is_err() => {
+            proc_macro2::Ident::new_raw(&s, proc_macro2::Span::call_site())
+        }
+        _ => format_ident!("{}", s),
+    }
+}
+
+/// `pub mod <table> { pub const TABLE: &str; pub const <COLUMN>: &str; ... }`.
+fn table_module(t: &strata_schema::plan::TableConsts) -> TokenStream {
+    let module = rust_ident(&t.name, false);
+    let table = &t.name;
+    let stores = &t.stores;
+    let doc = format!(
+        "Table `{}` (store{} {}).",
+        t.name,
+        if stores.len() == 1 { "" } else { "s" },
+        stores.join(", ")
+    );
+    let columns = t.columns.iter().map(|(c, engines)| {
+        let mut ident = rust_ident(c, true);
+        if ident == "TABLE" || ident == "STORES" {
+            ident = format_ident!("{}_COLUMN", ident);
+        }
+        let doc = if engines.len() == 1 {
+            format!("Column `{c}` ({} only).", engines[0])
+        } else {
+            format!("Column `{c}`.")
+        };
+        quote! {
+            #[doc = #doc]
+            pub const #ident: &str = #c;
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[allow(non_snake_case)]
+        pub mod #module {
+            /// The table's name.
+            pub const TABLE: &str = #table;
+            /// The stores that have this table.
+            pub const STORES: &[&str] = &[#(#stores),*];
+            #(#columns)*
         }
     }
 }

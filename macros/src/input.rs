@@ -1,10 +1,13 @@
-//! Reading the macro call: `"path"` then optional flags.
+//! Reading the macro call: `"path"` (an expression) or `pub mod db = "path"` (an item), then
+//! optional flags.
 
 use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Token};
+use syn::{Ident, LitStr, Token, Visibility};
 
 /// A parsed `include_migrations!(...)` call.
 pub struct Input {
+    /// `Some((visibility, name))` for the item form `vis mod name = "path"`.
+    pub module: Option<(Visibility, Ident)>,
     /// The tree path literal (errors are anchored on it).
     pub path: LitStr,
     /// `deny_warnings`: warnings become errors.
@@ -13,6 +16,20 @@ pub struct Input {
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let module = if input.peek(LitStr) {
+            None
+        } else {
+            let vis: Visibility = input.parse()?;
+            input.parse::<Token![mod]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the tree's path (include_migrations!(\"schema\")) or a module (include_migrations!(pub mod db = \"schema\"))",
+                )
+            })?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some((vis, name))
+        };
         let path: LitStr = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
@@ -37,6 +54,7 @@ impl Parse for Input {
             }
         }
         Ok(Input {
+            module,
             path,
             deny_warnings,
         })

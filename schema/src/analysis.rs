@@ -74,6 +74,9 @@ pub struct Analysis {
     pub parsed: HashMap<(FileId, Engine), ParsedFile>,
     /// Background updates the tree schedules, in history order.
     pub scheduled_updates: Vec<ScheduledUpdate>,
+    /// The schema each store has at the end of its history, per engine (`common`'s tables
+    /// included, owned by `common`).
+    pub final_models: BTreeMap<(String, Engine), Model>,
 }
 
 impl Analysis {
@@ -125,6 +128,7 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
         scheduled: Vec::new(),
         scheduled_seen: HashSet::new(),
         store_tables: BTreeMap::new(),
+        final_models: BTreeMap::new(),
     };
     a.parse_all();
     a.collect_store_tables();
@@ -140,6 +144,7 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
         diagnostics,
         parsed: a.parsed,
         scheduled_updates: a.scheduled,
+        final_models: a.final_models,
     })
 }
 
@@ -176,6 +181,7 @@ struct Analyser<'t> {
     scheduled: Vec<ScheduledUpdate>,
     scheduled_seen: HashSet<(String, u32, String)>,
     store_tables: BTreeMap<String, BTreeSet<String>>,
+    final_models: BTreeMap<(String, Engine), Model>,
 }
 
 /// One script in a store's history, in order.
@@ -404,6 +410,8 @@ impl<'t> Analyser<'t> {
         for snap in pending_snapshots {
             self.check_snapshot(store, engine, snap, db.as_ref())?;
         }
+        self.final_models
+            .insert((store.name.clone(), engine), model);
         // 3. A fresh database: the newest snapshot, then the deltas after it.
         let newest = store.snapshots.last().map(|s| s.version);
         if execute

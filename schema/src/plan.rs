@@ -139,3 +139,47 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
         bodies: Cow::Owned(bodies),
     }
 }
+
+/// A table of the final schema, for typed constants (`include_migrations!(pub mod db = ...)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableConsts {
+    /// The table's name.
+    pub name: String,
+    /// The stores that have it (`common` for shared tables).
+    pub stores: Vec<String>,
+    /// Its columns in declaration order, with the engines each exists on.
+    pub columns: Vec<(String, Vec<Engine>)>,
+}
+
+/// The tables of the final schema of every store on every engine (strata's own tables
+/// excluded), by name. A column that exists on one engine only lists that engine.
+pub fn table_consts(analysis: &Analysis) -> Vec<TableConsts> {
+    let mut tables: std::collections::BTreeMap<String, TableConsts> = Default::default();
+    for ((_, engine), model) in &analysis.final_models {
+        for t in model.tables.values() {
+            if crate::bookkeeping::is_bookkeeping(&t.name) {
+                continue;
+            }
+            let entry = tables.entry(t.name.clone()).or_insert_with(|| TableConsts {
+                name: t.name.clone(),
+                stores: Vec::new(),
+                columns: Vec::new(),
+            });
+            if !entry.stores.contains(&t.owner) {
+                entry.stores.push(t.owner.clone());
+                entry.stores.sort();
+            }
+            for c in &t.columns {
+                match entry.columns.iter_mut().find(|(n, _)| *n == c.name) {
+                    Some((_, engines)) if !engines.contains(engine) => {
+                        engines.push(*engine);
+                        engines.sort();
+                    }
+                    Some(_) => {}
+                    None => entry.columns.push((c.name.clone(), vec![*engine])),
+                }
+            }
+        }
+    }
+    tables.into_values().collect()
+}
