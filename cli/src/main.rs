@@ -1,12 +1,17 @@
-//! The `strata` command line.
+//! The `strata` command line: check, plan and apply SQL migration trees.
+//!
+//! Exit status: 0 success, 1 errors in the tree or a refused/failed migration, 2 unreadable
+//! tree, unreachable database or bad arguments, 3 (`status` only) work is pending.
 
+mod check;
+mod commands;
+mod db;
 mod pg_check;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use strata_schema::{CheckOptions, Engine, Severity};
 
 /// Versioned SQL schema migrations for SQLite and PostgreSQL, checked before they run.
 #[derive(Parser, Debug)]
@@ -26,6 +31,103 @@ enum Command {
         after_help = "Examples:\n  strata check examples/chat/schema\n  strata check schema --engine sqlite --format json\n  strata check schema --postgres postgres://postgres@127.0.0.1:5432/postgres"
     )]
     Check(CheckArgs),
+    /// Show what `migrate` would do, with the full SQL of each step. Applies nothing.
+    ///
+    /// Without a database, plans a fresh database of `--engine`. `--sql` prints one script
+    /// a DBA can run by hand; it records what it applies, so strata sees it as applied.
+    #[command(
+        after_help = "Examples:\n  strata plan schema --database sqlite:app.db\n  strata plan schema --sql --engine postgres > migrate.sql"
+    )]
+    Plan {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print one SQL script instead of a description.
+        #[arg(long)]
+        sql: bool,
+        /// Engine of the fresh database planned when no database is given.
+        #[arg(long, value_enum)]
+        engine: Option<SingleEngine>,
+    },
+    /// Apply every pending delta (up to `--to`).
+    #[command(
+        after_help = "Examples:\n  strata migrate schema --database sqlite:app.db\n  DATABASE_URL=postgres://app@db/app strata migrate schema\n  strata migrate schema --store-database main=sqlite:main.db --store-database state=sqlite:state.db"
+    )]
+    Migrate {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Stop at this version.
+        #[arg(long, value_name = "N")]
+        to: Option<u32>,
+    },
+    /// Per store: version, compat version, snapshot, applied and pending deltas, pending
+    /// background updates.
+    ///
+    /// Exit status: 0 up to date, 3 pending work (deltas or background updates).
+    #[command(
+        after_help = "Examples:\n  strata status schema --database sqlite:app.db\n  strata status schema --database sqlite:app.db --format json"
+    )]
+    Status {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Adopt an existing database whose schema is at version N: record every delta up to N
+    /// as applied without running it.
+    #[command(
+        after_help = "Example:\n  strata baseline --version 12 schema --database sqlite:legacy.db"
+    )]
+    Baseline {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
+        /// The version the database's schema is at.
+        #[arg(long, value_name = "N")]
+        version: u32,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct TreeArg {
+    /// The tree's root folder.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct DbArgs {
+    /// Database of every store: `sqlite:PATH` or `postgres://USER@HOST/DB` [env: DATABASE_URL].
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+    /// Database of one store, `STORE=URL` (repeatable).
+    #[arg(long = "store-database", value_name = "STORE=URL", value_parser = store_database)]
+    store_database: Vec<(String, String)>,
+}
+
+impl DbArgs {
+    fn targets(&self) -> db::Targets {
+        db::Targets {
+            default: self.database.clone(),
+            per_store: self.store_database.iter().cloned().collect(),
+        }
+    }
+}
+
+fn store_database(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((store, url)) if !store.is_empty() && !url.is_empty() => {
+            Ok((store.to_string(), url.to_string()))
+        }
+        _ => Err("expected STORE=URL, e.g. state=sqlite:state.db".to_string()),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -38,7 +140,12 @@ struct CheckArgs {
     engine: Option<EngineArg>,
     /// Also execute the PostgreSQL history in a scratch database created (and dropped) on
     /// this server.
-    #[arg(long, value_name = "URL", env = "STRATA_CHECK_POSTGRES")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "STRATA_CHECK_POSTGRES",
+        hide_env_values = true
+    )]
     postgres: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -52,6 +159,12 @@ enum EngineArg {
     All,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum SingleEngine {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Human,
@@ -60,72 +173,35 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => match check(args) {
-            Ok(code) => code,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                ExitCode::from(2)
-            }
-        },
-    }
-}
-
-fn check(args: CheckArgs) -> Result<ExitCode, String> {
-    let engines = match args.engine {
-        None => None,
-        Some(EngineArg::All) => Some(Engine::ALL.to_vec()),
-        Some(EngineArg::Sqlite) => Some(vec![Engine::Sqlite]),
-        Some(EngineArg::Postgres) => Some(vec![Engine::Postgres]),
-    };
-    let options = CheckOptions {
-        engines: engines.clone(),
-        execute: true,
-    };
-    let mut report = strata_schema::check(&args.dir, &options).map_err(|e| e.to_string())?;
-    let wants_pg = engines
-        .as_ref()
-        .is_none_or(|e| e.contains(&Engine::Postgres))
-        && report.tree.manifest.targets(Engine::Postgres);
-    if let Some(url) = &args.postgres
-        && wants_pg
-    {
-        let found = pg_check::execute_history(&report.tree, &report.analysis, url)
-            .map_err(|e| e.to_string())?;
-        report.analysis.diagnostics.extend(found);
-        report
-            .analysis
-            .diagnostics
-            .sort_by_cached_key(|d| d.sort_key());
-    }
-    let diags = &report.analysis.diagnostics;
-    match args.format {
-        Format::Json => {
-            let json: Vec<_> = diags.iter().map(|d| d.to_json()).collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).expect("JSON of plain values")
-            );
+    let result = match cli.command {
+        Command::Check(args) => check::check(args).map_err(|e| (ExitCode::from(2), e)),
+        Command::Plan {
+            tree,
+            db,
+            sql,
+            engine,
+        } => commands::plan(
+            &tree.dir,
+            &db.targets(),
+            sql,
+            engine.map(|e| match e {
+                SingleEngine::Sqlite => strata_runtime::Engine::Sqlite,
+                SingleEngine::Postgres => strata_runtime::Engine::Postgres,
+            }),
+        ),
+        Command::Migrate { tree, db, to } => commands::migrate(&tree.dir, &db.targets(), to),
+        Command::Status { tree, db, format } => {
+            commands::status(&tree.dir, &db.targets(), format == Format::Json)
         }
-        Format::Human => {
-            print!("{}", report.render());
-            let (errors, warnings) = report.analysis.counts();
-            let files = report.tree.files.len();
-            eprintln!(
-                "strata check: {errors} error{}, {warnings} warning{} in {files} file{}",
-                plural(errors),
-                plural(warnings),
-                plural(files)
-            );
+        Command::Baseline { tree, db, version } => {
+            commands::baseline(&tree.dir, &db.targets(), version)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
         }
     }
-    Ok(if diags.iter().any(|d| d.severity == Severity::Error) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod migrate;
 pub mod plan;
+pub mod script;
 #[doc(hidden)]
 pub mod test_utils;
 pub mod testing;

@@ -361,7 +361,23 @@ impl<'p> Migrator<'p> {
             } else {
                 (None, Vec::new())
             };
-            steps.extend(self.store_steps(db, store, row.as_ref(), &applied, &mut report)?);
+            steps.extend(self.store_steps(
+                db.engine(),
+                store,
+                row.as_ref(),
+                &applied,
+                &mut report,
+            )?);
+        }
+        Ok(steps)
+    }
+
+    /// What [`apply`](Self::apply) would run on a fresh database of `engine` (offline plans).
+    pub fn fresh_steps(&self, engine: crate::Engine) -> Result<Vec<Step<'p>>> {
+        let mut report = Report::default();
+        let mut steps = Vec::new();
+        for store in self.stores()? {
+            steps.extend(self.store_steps(engine, store, None, &[], &mut report)?);
         }
         Ok(steps)
     }
@@ -428,7 +444,7 @@ impl<'p> Migrator<'p> {
             report
                 .before
                 .push((store.name.to_string(), row.as_ref().map(|r| r.version)));
-            let steps = self.store_steps(db, store, row.as_ref(), &applied, report)?;
+            let steps = self.store_steps(db.engine(), store, row.as_ref(), &applied, report)?;
             work.push((store, row, steps));
         }
         let total = work.iter().map(|(_, _, steps)| steps.len()).sum();
@@ -471,7 +487,7 @@ impl<'p> Migrator<'p> {
             };
             let mut scratch = Report::default();
             let (pending, pending_snapshot, problem) =
-                match self.store_steps(db, store, row.as_ref(), &applied, &mut scratch) {
+                match self.store_steps(db.engine(), store, row.as_ref(), &applied, &mut scratch) {
                     Ok(steps) => {
                         let mut snapshot = None;
                         let mut deltas = Vec::new();
@@ -580,13 +596,12 @@ impl<'p> Migrator<'p> {
     /// Decides what to run for one store, refusing unsafe states.
     fn store_steps(
         &self,
-        db: &mut dyn Driver,
+        engine: crate::Engine,
         store: &'p Store,
         row: Option<&VersionRow>,
         applied: &[AppliedRow],
         report: &mut Report,
     ) -> Result<Vec<Step<'p>>> {
-        let engine = db.engine();
         let target = self.target();
         let mut steps = Vec::new();
         let from = match row {

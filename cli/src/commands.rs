@@ -1,0 +1,315 @@
+//! `migrate`, `status`, `plan` and `baseline`: the runtime over a tree loaded from disk.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use strata_runtime::script::sql_script;
+use strata_runtime::{Engine, Event, Migrations, Migrator, Options, Step};
+use strata_schema::CheckOptions;
+
+use crate::db::{Connection, Targets, Url, redact};
+
+/// Loads and checks the tree; on errors prints them and fails (exit 1).
+pub fn load(dir: &Path) -> Result<Migrations, (ExitCode, String)> {
+    let (report, plan) = strata_schema::load_plan(dir, &CheckOptions::default())
+        .map_err(|e| (ExitCode::from(2), e.to_string()))?;
+    let (errors, warnings) = report.analysis.counts();
+    if warnings > 0 || errors > 0 {
+        eprint!("{}", report.render());
+    }
+    plan.ok_or_else(|| {
+        (
+            ExitCode::from(1),
+            format!("the tree has {errors} error(s): nothing was applied (run `strata check` for details)"),
+        )
+    })
+}
+
+fn each_database<T>(
+    plan: &Migrations,
+    targets: &Targets,
+    mut f: impl FnMut(&str, &mut Connection, Vec<String>) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    for (url, stores) in targets.group(plan)? {
+        let mut conn = Connection::open(&url)?;
+        out.push(f(&url, &mut conn, stores)?);
+    }
+    Ok(out)
+}
+
+pub fn migrate(
+    dir: &Path,
+    targets: &Targets,
+    to: Option<u32>,
+) -> Result<ExitCode, (ExitCode, String)> {
+    let plan = load(dir)?;
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::hidden();
+    if terminal {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .expect("static template"),
+        );
+    }
+    let observer = |e: &Event<'_>| match *e {
+        Event::SnapshotStarted {
+            store,
+            version,
+            index,
+            total,
+        } => {
+            if terminal {
+                bar.set_length(total as u64);
+                bar.set_position(index as u64 - 1);
+                bar.set_message(format!("{store}: snapshot {version}"));
+            } else {
+                eprintln!("[{index}/{total}] {store}: loading snapshot {version}");
+            }
+        }
+        Event::DeltaStarted {
+            store,
+            version,
+            name,
+            index,
+            total,
+        } => {
+            if terminal {
+                bar.set_length(total as u64);
+                bar.set_position(index as u64 - 1);
+                bar.set_message(format!("{store}/{version}/{name}"));
+            } else {
+                eprintln!("[{index}/{total}] {store}: applying {version}/{name}");
+            }
+        }
+        Event::DeltaApplied { index, .. } => bar.set_position(index as u64),
+        _ => {}
+    };
+    let reports = each_database(&plan, targets, |url, conn, stores| {
+        let options = Options {
+            to_version: to,
+            stores: Some(stores),
+            ..Options::default()
+        };
+        let migrator = Migrator::with_options(&plan, options).on_event(&observer);
+        conn.with_driver(|db| migrator.apply(db))
+            .map_err(|e| e.to_string())?
+            .map(|r| (redact(url), r))
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| {
+        bar.finish_and_clear();
+        (ExitCode::from(1), e)
+    })?;
+    bar.finish_and_clear();
+    let applied: usize = reports.iter().map(|(_, r)| r.applied.len()).sum();
+    for (url, r) in &reports {
+        if r.up_to_date {
+            println!("{url}: up to date");
+            continue;
+        }
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        let changes: Vec<String> = r
+            .after
+            .iter()
+            .map(|(store, after)| {
+                let before = r
+                    .before
+                    .iter()
+                    .find(|(s, _)| s == store)
+                    .and_then(|(_, v)| *v)
+                    .map_or("new".to_string(), |v| v.to_string());
+                format!("{store} {before} -> {after}")
+            })
+            .collect();
+        println!("{url}: {}", changes.join(", "));
+    }
+    println!("applied {applied} delta(s) in {:.2?}", started.elapsed());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(dir: &Path, targets: &Targets, json: bool) -> Result<ExitCode, (ExitCode, String)> {
+    let plan = load(dir)?;
+    let statuses = each_database(&plan, targets, |url, conn, stores| {
+        let options = Options {
+            stores: Some(stores),
+            ..Options::default()
+        };
+        conn.with_driver(|db| Migrator::with_options(&plan, options).status(db))
+            .map_err(|e| e.to_string())?
+            .map(|s| (redact(url), s))
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| (ExitCode::from(2), e))?;
+    let up_to_date = statuses.iter().all(|(_, s)| s.is_up_to_date())
+        && statuses
+            .iter()
+            .all(|(_, s)| s.pending_background_updates.is_empty());
+    if json {
+        let value: Vec<_> = statuses
+            .iter()
+            .map(|(url, s)| {
+                serde_json::json!({
+                    "database": url,
+                    "stores": s.stores.iter().map(|st| serde_json::json!({
+                        "store": st.store,
+                        "version": st.version,
+                        "compat_version": st.compat_version,
+                        "snapshot_version": st.snapshot_version,
+                        "upgraded": st.upgraded,
+                        "applied": st.applied,
+                        "pending_snapshot": st.pending_snapshot,
+                        "pending": st.pending.iter().map(|(v, n)| format!("{v}/{n}")).collect::<Vec<_>>(),
+                        "problem": st.problem,
+                    })).collect::<Vec<_>>(),
+                    "pending_background_updates": s.pending_background_updates,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("plain JSON")
+        );
+    } else {
+        println!(
+            "target version {}, compat version {}",
+            plan.target_version, plan.compat_version
+        );
+        for (url, s) in &statuses {
+            println!("{url}");
+            for st in &s.stores {
+                let version = st.version.map_or("new".to_string(), |v| v.to_string());
+                let compat = st.compat_version.map_or("-".to_string(), |v| v.to_string());
+                let snapshot = st
+                    .snapshot_version
+                    .map_or("-".to_string(), |v| v.to_string());
+                println!(
+                    "  {:<10} version {version:<5} compat {compat:<5} snapshot {snapshot:<5} applied {:<4} pending {}{}",
+                    st.store,
+                    st.applied,
+                    st.pending.len(),
+                    st.pending_snapshot
+                        .map(|v| format!(" (+ snapshot {v})"))
+                        .unwrap_or_default()
+                );
+                for (v, n) in &st.pending {
+                    println!("    pending {v}/{n}");
+                }
+                if let Some(p) = &st.problem {
+                    println!("    problem: {p}");
+                }
+            }
+            if !s.pending_background_updates.is_empty() {
+                println!(
+                    "  background updates pending: {}",
+                    s.pending_background_updates.join(", ")
+                );
+            }
+        }
+    }
+    Ok(if up_to_date {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+pub fn plan(
+    dir: &Path,
+    targets: &Targets,
+    sql: bool,
+    engine: Option<Engine>,
+) -> Result<ExitCode, (ExitCode, String)> {
+    let plan = load(dir)?;
+    let show = |title: &str, steps: &[Step<'_>], engine: Engine| {
+        if sql {
+            print!("{}", sql_script(&plan, steps, engine));
+            return;
+        }
+        println!("{title}: {} step(s)", steps.len());
+        for step in steps {
+            match step {
+                Step::Snapshot {
+                    store,
+                    version,
+                    bodies,
+                } => {
+                    println!("\n-- {store}: load snapshot {version}");
+                    for sql in bodies.iter().flat_map(|b| b.statements.iter()) {
+                        println!("{sql};");
+                    }
+                }
+                Step::Delta { store, delta, body } => {
+                    let file = body.map_or("nothing to run on this engine", |b| &b.file);
+                    println!(
+                        "\n-- {store}: delta {}/{} ({file})",
+                        delta.version, delta.name
+                    );
+                    for sql in body.iter().flat_map(|b| b.statements.iter()) {
+                        println!("{sql};");
+                    }
+                }
+            }
+        }
+    };
+    if targets.default.is_none() && targets.per_store.is_empty() {
+        // Offline: what a fresh database of the engine would get.
+        let engine = engine.unwrap_or(plan.engines[0]);
+        let steps = Migrator::new(&plan)
+            .fresh_steps(engine)
+            .map_err(|e| (ExitCode::from(1), e.to_string()))?;
+        show(&format!("a fresh {engine} database"), &steps, engine);
+        return Ok(ExitCode::SUCCESS);
+    }
+    each_database(&plan, targets, |url, conn, stores| {
+        let options = Options {
+            stores: Some(stores),
+            ..Options::default()
+        };
+        let engine = match Url::parse(url)? {
+            Url::Sqlite(_) => Engine::Sqlite,
+            Url::Postgres(_) => Engine::Postgres,
+        };
+        let migrator = Migrator::with_options(&plan, options);
+        let steps = conn
+            .with_driver(|db| migrator.plan_steps(db))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        show(&redact(url), &steps, engine);
+        Ok(())
+    })
+    .map_err(|e| (ExitCode::from(1), e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn baseline(
+    dir: &Path,
+    targets: &Targets,
+    version: u32,
+) -> Result<ExitCode, (ExitCode, String)> {
+    let plan = load(dir)?;
+    each_database(&plan, targets, |url, conn, stores| {
+        let options = Options {
+            stores: Some(stores),
+            ..Options::default()
+        };
+        let report = conn
+            .with_driver(|db| Migrator::with_options(&plan, options).baseline(db, version))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        println!(
+            "{}: adopted at version {version}, {} delta(s) recorded as applied",
+            redact(url),
+            report.applied.len()
+        );
+        Ok(())
+    })
+    .map_err(|e| (ExitCode::from(1), e))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,209 @@
+//! End-to-end tests of `strata migrate`, `status`, `plan` and `baseline` (the real binary)
+//! against SQLite files and the local PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run strata")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/schema")
+}
+
+#[test]
+fn migrate_then_status_on_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("chat.db").display());
+    let tree = example();
+    let tree = tree.to_str().unwrap();
+    let before = strata(&["status", tree, "--database", &url]);
+    assert_eq!(before.status.code(), Some(3), "{}", text(&before));
+    assert!(
+        text(&before).contains("pending 11/01_event_reports"),
+        "{}",
+        text(&before)
+    );
+    let out = strata(&["migrate", tree, "--database", &url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("main new -> 14"), "{}", text(&out));
+    assert!(text(&out).contains("applied 14 delta(s)"), "{}", text(&out));
+    let again = strata(&["migrate", tree, "--database", &url]);
+    assert!(text(&again).contains("up to date"), "{}", text(&again));
+    let status = strata(&["status", tree, "--database", &url, "--format", "json"]);
+    // Background updates are still pending: that is pending work too.
+    assert_eq!(status.status.code(), Some(3));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let main = &json[0]["stores"][1];
+    assert_eq!(main["store"], "main");
+    assert_eq!(main["version"], 14);
+    assert_eq!(main["snapshot_version"], 10);
+    assert_eq!(main["pending"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json[0]["pending_background_updates"][0],
+        "events_origin_ts_idx"
+    );
+}
+
+#[test]
+fn stores_in_separate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!("main=sqlite:{}", dir.path().join("main.db").display());
+    let state = format!("state=sqlite:{}", dir.path().join("state.db").display());
+    let tree = example();
+    let out = strata(&[
+        "migrate",
+        tree.to_str().unwrap(),
+        "--store-database",
+        &main,
+        "--store-database",
+        &state,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // `common` runs once per physical database: both files have it.
+    for f in ["main.db", "state.db"] {
+        let conn = rusqlite::Connection::open(dir.path().join(f)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM instance_settings", [], |r| r.get(0))
+            .unwrap();
+        assert!(n >= 1, "{f}");
+    }
+    let missing = strata(&["migrate", tree.to_str().unwrap(), "--store-database", &main]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("no database for store `state`"),
+        "{}",
+        text(&missing)
+    );
+}
+
+#[test]
+fn offline_sql_script_is_what_migrate_would_record() {
+    let tree = example();
+    let out = strata(&[
+        "plan",
+        tree.to_str().unwrap(),
+        "--sql",
+        "--engine",
+        "sqlite",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let script = String::from_utf8(out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("by_hand.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(&script)
+        .unwrap();
+    let url = format!("sqlite:{}", path.display());
+    let status = strata(&[
+        "status",
+        tree.to_str().unwrap(),
+        "--database",
+        &url,
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    for store in json[0]["stores"].as_array().unwrap() {
+        assert_eq!(store["version"], 14, "{store}");
+        assert_eq!(store["pending"].as_array().unwrap().len(), 0, "{store}");
+        assert!(store["problem"].is_null(), "{store}");
+    }
+    let migrate = strata(&["migrate", tree.to_str().unwrap(), "--database", &url]);
+    assert!(
+        text(&migrate).contains("applied 0 delta(s)"),
+        "{}",
+        text(&migrate)
+    );
+}
+
+#[test]
+fn baseline_then_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    for (p, sql) in [
+        ("delta/1/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("delta/2/01_b.sql", "CREATE TABLE b (x BIGINT);"),
+    ] {
+        std::fs::create_dir_all(tree.join(p).parent().unwrap()).unwrap();
+        std::fs::write(tree.join(p), sql).unwrap();
+    }
+    let db = dir.path().join("legacy.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE a (x BIGINT)")
+        .unwrap();
+    let url = format!("sqlite:{}", db.display());
+    let t = tree.to_str().unwrap();
+    let out = strata(&["baseline", "--version", "1", t, "--database", &url]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = strata(&["migrate", t, "--database", &url]);
+    assert!(text(&out).contains("applied 1 delta(s)"), "{}", text(&out));
+}
+
+#[test]
+fn passwords_never_appear() {
+    let tree = example();
+    let out = strata(&[
+        "migrate",
+        tree.to_str().unwrap(),
+        "--database",
+        "postgres://app:hunter2@127.0.0.1:1/nowhere",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let t = text(&out);
+    assert!(t.contains("app:***@"), "{t}");
+    assert!(!t.contains("hunter2"), "{t}");
+}
+
+#[test]
+fn migrate_and_status_on_postgres() {
+    let Some(db) =
+        strata_runtime::testing::PostgresTestDb::empty("cli_migrate_and_status_on_postgres")
+    else {
+        return;
+    };
+    let tree = example();
+    let t = tree.to_str().unwrap();
+    let out = strata(&["migrate", t, "--database", &db.url]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = strata(&["status", t, "--database", &db.url, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json[0]["stores"][1]["version"], 14);
+}
+
+#[test]
+fn offline_sql_script_runs_on_postgres() {
+    let Some(db) =
+        strata_runtime::testing::PostgresTestDb::empty("cli_offline_sql_script_runs_on_postgres")
+    else {
+        return;
+    };
+    let tree = example();
+    let t = tree.to_str().unwrap();
+    let out = strata(&["plan", t, "--sql", "--engine", "postgres"]);
+    assert!(out.status.success(), "{}", text(&out));
+    db.client()
+        .batch_execute(&String::from_utf8(out.stdout).unwrap())
+        .unwrap();
+    let migrate = strata(&["migrate", t, "--database", &db.url]);
+    assert!(
+        text(&migrate).contains("applied 0 delta(s)"),
+        "{}",
+        text(&migrate)
+    );
+}
