@@ -227,10 +227,13 @@ pub fn plan(
     engine: Option<Engine>,
 ) -> Result<ExitCode, (ExitCode, String)> {
     let plan = load(dir)?;
-    let show = |title: &str, steps: &[Step<'_>], engine: Engine| {
+    let show = |title: &str, steps: &[Step<'_>], engine: Engine| -> Result<(), String> {
         if sql {
-            print!("{}", sql_script(&plan, steps, engine));
-            return;
+            print!(
+                "{}",
+                sql_script(&plan, steps, engine).map_err(|e| e.to_string())?
+            );
+            return Ok(());
         }
         println!("{title}: {} step(s)", steps.len());
         for step in steps {
@@ -254,9 +257,16 @@ pub fn plan(
                     for sql in body.iter().flat_map(|b| b.statements.iter()) {
                         println!("{sql};");
                     }
+                    if let Some(code) = &delta.code {
+                        println!(
+                            "-- code delta {} (Rust, run by the application's embedded migrations)",
+                            code.file
+                        );
+                    }
                 }
             }
         }
+        Ok(())
     };
     if targets.default.is_none() && targets.per_store.is_empty() {
         // Offline: what a fresh database of the engine would get.
@@ -264,7 +274,8 @@ pub fn plan(
         let steps = Migrator::new(&plan)
             .fresh_steps(engine)
             .map_err(|e| (ExitCode::from(1), e.to_string()))?;
-        show(&format!("a fresh {engine} database"), &steps, engine);
+        show(&format!("a fresh {engine} database"), &steps, engine)
+            .map_err(|e| (ExitCode::from(1), e))?;
         return Ok(ExitCode::SUCCESS);
     }
     each_database(&plan, targets, |url, conn, stores| {
@@ -281,8 +292,7 @@ pub fn plan(
             .with_driver(|db| migrator.plan_steps(db))
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        show(&redact(url), &steps, engine);
-        Ok(())
+        show(&redact(url), &steps, engine)
     })
     .map_err(|e| (ExitCode::from(1), e))?;
     Ok(ExitCode::SUCCESS)

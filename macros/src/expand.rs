@@ -44,15 +44,21 @@ pub fn expand(input: &Input) -> TokenStream {
             });
         }
     }
+    if let Some(plan) = &plan {
+        for msg in check_code_deltas(plan, &report) {
+            errors.push(quote_spanned! {span=> ::core::compile_error!(#msg); });
+        }
+    }
     let ok = errors.is_empty() && plan.is_some();
-    let value = match &plan {
-        Some(plan) if ok => migrations(plan),
+    let (value, code_modules) = match &plan {
+        Some(plan) if ok => (migrations(plan), code_modules(plan, &report.tree.root)),
         // Still an expression of the right type: no cascade of secondary errors.
-        _ => quote! { ::strata::plan::Migrations::EMPTY },
+        _ => (quote! { ::strata::plan::Migrations::EMPTY }, quote! {}),
     };
     let value = quote_spanned! {span=>
         {
             #watch
+            #code_modules
             #(#errors)*
             #(#warnings)*
             #value
@@ -164,6 +170,91 @@ fn watch_files(report: &Report) -> TokenStream {
     quote! { #( const _: &[u8] = ::core::include_bytes!(#paths); )* }
 }
 
+const SIGNATURE: &str =
+    "pub fn migrate(tx: &mut dyn strata::Transaction) -> Result<(), strata::CodeError>";
+
+/// Each code delta must define `pub fn migrate` taking the transaction: say so with the
+/// file and line rather than leave rustc to report a type mismatch on the macro call.
+fn check_code_deltas(plan: &Migrations, report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for code in plan
+        .stores
+        .iter()
+        .chain(plan.common.as_ref())
+        .flat_map(|s| s.deltas.iter())
+        .filter_map(|d| d.code.as_ref())
+    {
+        let Some(text) = report.tree.file_text(&code.file) else {
+            continue;
+        };
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .map_or(1, |i| i + 1)
+        };
+        let problem = match syn::parse_file(text) {
+            Err(e) => Some((1, format!("the file does not parse as Rust: {e}"))),
+            Ok(file) => {
+                let migrate = file.items.iter().find_map(|item| match item {
+                    syn::Item::Fn(f) if f.sig.ident == "migrate" => Some(f),
+                    _ => None,
+                });
+                match migrate {
+                    None => Some((1, "it defines no `migrate` function".to_string())),
+                    Some(f) if !matches!(f.vis, syn::Visibility::Public(_)) => {
+                        Some((line_of("fn migrate"), "`migrate` is not `pub`".to_string()))
+                    }
+                    Some(f) if f.sig.inputs.len() != 1 => Some((
+                        line_of("fn migrate"),
+                        format!(
+                            "`migrate` takes {} parameter(s); it takes the transaction only",
+                            f.sig.inputs.len()
+                        ),
+                    )),
+                    Some(_) => None,
+                }
+            }
+        };
+        if let Some((line, why)) = problem {
+            out.push(format!(
+                "strata[code-delta]: {why}\n  --> {}:{line}:1\n  = help: a code delta defines `{SIGNATURE}`",
+                code.file
+            ));
+        }
+    }
+    out
+}
+
+/// The module a code delta's file is compiled into.
+fn code_module_ident(file: &str) -> proc_macro2::Ident {
+    let safe: String = file
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format_ident!("__strata_code_{}", safe)
+}
+
+/// `#[path = "<tree>/delta/12/01_fix.rs"] mod __strata_code_...;` for every code delta: the
+/// files compile into the crate with their own spans, so a wrong signature points there.
+fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
+    let modules = plan
+        .stores
+        .iter()
+        .chain(plan.common.as_ref())
+        .flat_map(|s| s.deltas.iter())
+        .filter_map(|d| d.code.as_ref())
+        .map(|code| {
+            let ident = code_module_ident(&code.file);
+            let path = root.join(&*code.file).to_string_lossy().into_owned();
+            quote! {
+                #[path = #path]
+                #[allow(non_snake_case)]
+                mod #ident;
+            }
+        });
+    quote! { #(#modules)* }
+}
+
 fn str_lit(s: &str) -> TokenStream {
     quote! { ::std::borrow::Cow::Borrowed(#s) }
 }
@@ -236,7 +327,22 @@ fn delta(d: &Delta) -> TokenStream {
     let version = d.version;
     let name = str_lit(&d.name);
     let bodies = list(d.bodies.iter().map(body).collect());
-    quote! { ::strata::plan::Delta { version: #version, name: #name, bodies: #bodies } }
+    let code = match &d.code {
+        Some(code) => {
+            let file = str_lit(&code.file);
+            let checksum = str_lit(&code.checksum);
+            let module = code_module_ident(&code.file);
+            quote! {
+                ::core::option::Option::Some(::strata::plan::CodeDelta {
+                    file: #file,
+                    checksum: #checksum,
+                    run: ::core::option::Option::Some(#module::migrate),
+                })
+            }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    quote! { ::strata::plan::Delta { version: #version, name: #name, bodies: #bodies, code: #code } }
 }
 
 fn body(b: &Body) -> TokenStream {

@@ -139,6 +139,37 @@ pub enum Error {
         /// The newest this runtime supports.
         supported: i64,
     },
+    /// A code delta returned an error; it was rolled back with its savepoint.
+    #[error(
+        "code delta {store}/{version}/{name} (`{file}`) failed: {source}\n  the deltas before it are applied; fix it and run again"
+    )]
+    CodeDeltaFailed {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// The `.rs` file.
+        file: String,
+        /// What the code returned.
+        #[source]
+        source: crate::transaction::CodeError,
+    },
+    /// A plan loaded at run time holds a code delta it cannot run.
+    #[error(
+        "delta {store}/{version}/{name} is a code delta (`{file}`): only a binary built with `include_migrations!` can run it; run your application's embedded migrations instead of the generic `strata` binary"
+    )]
+    CodeDeltaUnavailable {
+        /// Store.
+        store: String,
+        /// Version.
+        version: u32,
+        /// Delta name.
+        name: String,
+        /// The `.rs` file.
+        file: String,
+    },
     /// `baseline` on a store strata already manages.
     #[error(
         "store `{store}` is already managed by strata (at version {version}): baseline only adopts databases strata has never migrated"

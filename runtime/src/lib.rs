@@ -19,8 +19,10 @@ pub mod script;
 #[doc(hidden)]
 pub mod test_utils;
 pub mod testing;
+pub mod transaction;
 
 pub use engine::Engine;
 pub use error::{DriverError, Error, Result};
 pub use migrate::{ChecksumPolicy, Event, Migrator, Options, Report, Status, Step, StoreStatus};
 pub use plan::Migrations;
+pub use transaction::{CodeError, Transaction, Value};

@@ -104,6 +104,7 @@ pub struct Report {
 ///                 checksum: "c1".into(),
 ///                 concurrent_index: None,
 ///             }]),
+///             code: None,
 ///         }]),
 ///         digest: "d1".into(),
 ///     }]),
@@ -414,7 +415,7 @@ impl<'p> Migrator<'p> {
     fn ensure_bookkeeping(&self, db: &mut dyn Driver) -> Result<()> {
         // Idempotent statements: they also repair a half-created set.
         for sql in crate::bookkeeping::create_statements(db.engine()) {
-            db.execute(sql)?;
+            db.execute_batch(sql)?;
         }
         let found: i64 = match db.meta("format_version")? {
             Some(v) => v.parse().unwrap_or(i64::MAX),
@@ -551,9 +552,7 @@ impl<'p> Migrator<'p> {
                             version: d.version,
                             name: d.name.to_string(),
                             engine: engine.name().to_string(),
-                            checksum: d
-                                .body(engine)
-                                .map_or_else(String::new, |b| b.checksum.to_string()),
+                            checksum: d.checksum(engine).to_string(),
                             applied_at: now_ms(),
                             duration_ms: 0,
                         })?;
@@ -676,7 +675,7 @@ impl<'p> Migrator<'p> {
                 .find(|d| d.version == a.version && d.name == a.name);
             match delta {
                 Some(d) => {
-                    let expected = d.body(engine).map_or("", |b| &*b.checksum);
+                    let expected = d.checksum(engine);
                     if a.checksum != expected {
                         let file = d
                             .body(engine)
@@ -787,7 +786,7 @@ impl<'p> Migrator<'p> {
                         version: delta.version,
                         name: delta.name.to_string(),
                         engine: db.engine().name().to_string(),
-                        checksum: body.map_or_else(String::new, |b| b.checksum.to_string()),
+                        checksum: delta.checksum(db.engine()).to_string(),
                         applied_at: now_ms(),
                         duration_ms,
                     })?;
@@ -843,6 +842,9 @@ impl<'p> Migrator<'p> {
                             if let Some(b) = body {
                                 run_statements(db, store_name, delta.version, b, &delta.name)?;
                             }
+                            if let Some(code) = &delta.code {
+                                run_code(db, store_name, delta, code)?;
+                            }
                             record(db, started.elapsed().as_millis() as i64)
                         })?;
                         if self.options.commit_each_delta {
@@ -885,17 +887,17 @@ impl Tx {
         db: &mut dyn Driver,
         f: impl FnOnce(&mut dyn Driver) -> Result<()>,
     ) -> Result<()> {
-        db.execute("SAVEPOINT strata_step")?;
+        db.execute_batch("SAVEPOINT strata_step")?;
         self.clean = false;
         match f(db) {
             Ok(()) => {
-                db.execute("RELEASE SAVEPOINT strata_step")?;
+                db.execute_batch("RELEASE SAVEPOINT strata_step")?;
                 self.clean = true;
                 Ok(())
             }
             Err(e) => {
-                db.execute("ROLLBACK TO SAVEPOINT strata_step")?;
-                db.execute("RELEASE SAVEPOINT strata_step")?;
+                db.execute_batch("ROLLBACK TO SAVEPOINT strata_step")?;
+                db.execute_batch("RELEASE SAVEPOINT strata_step")?;
                 self.clean = true;
                 Err(e)
             }
@@ -919,6 +921,29 @@ impl Tx {
     }
 }
 
+fn run_code(
+    db: &mut dyn Driver,
+    store: &str,
+    delta: &Delta,
+    code: &crate::plan::CodeDelta,
+) -> Result<()> {
+    let Some(run) = code.run else {
+        return Err(Error::CodeDeltaUnavailable {
+            store: store.to_string(),
+            version: delta.version,
+            name: delta.name.to_string(),
+            file: code.file.to_string(),
+        });
+    };
+    run(db).map_err(|source| Error::CodeDeltaFailed {
+        store: store.to_string(),
+        version: delta.version,
+        name: delta.name.to_string(),
+        file: code.file.to_string(),
+        source,
+    })
+}
+
 fn run_statements(
     db: &mut dyn Driver,
     store: &str,
@@ -927,7 +952,7 @@ fn run_statements(
     name: &str,
 ) -> Result<()> {
     for (i, sql) in body.statements.iter().enumerate() {
-        db.execute(sql).map_err(|source| {
+        db.execute_batch(sql).map_err(|source| {
             Error::DeltaFailed(Box::new(DeltaFailure {
                 store: store.to_string(),
                 version,

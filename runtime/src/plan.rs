@@ -62,11 +62,48 @@ pub struct Delta {
     pub version: u32,
     /// File name without suffixes.
     pub name: Str,
-    /// Bodies, one per engine the delta runs on.
+    /// Bodies, one per engine the delta runs on (none for a code delta).
     pub bodies: List<Body>,
+    /// A code delta (`delta/<N>/<name>.rs`).
+    pub code: Option<CodeDelta>,
 }
 
+/// The function a code delta defines: `pub fn migrate(tx: &mut dyn Transaction) -> Result<(), CodeError>`.
+pub type CodeFn =
+    fn(&mut dyn crate::transaction::Transaction) -> Result<(), crate::transaction::CodeError>;
+
+/// A code delta: Rust compiled into the application by `include_migrations!`.
+#[derive(Debug, Clone)]
+pub struct CodeDelta {
+    /// Path of the `.rs` file relative to the tree root.
+    pub file: Str,
+    /// Checksum of the file (and of its `.schema.sql` companion).
+    pub checksum: Str,
+    /// The function; `None` in a plan loaded from disk at run time, which cannot run it.
+    pub run: Option<CodeFn>,
+}
+
+/// Code deltas compare by file and checksum: a plan loaded from disk (without the function)
+/// equals the embedded one.
+impl PartialEq for CodeDelta {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file && self.checksum == other.checksum
+    }
+}
+
+impl Eq for CodeDelta {}
+
 impl Delta {
+    /// The checksum recorded when the delta runs on `engine` (empty when it has no body
+    /// there).
+    pub fn checksum(&self, engine: Engine) -> &str {
+        match (&self.code, self.body(engine)) {
+            (Some(code), _) => &code.checksum,
+            (None, Some(body)) => &body.checksum,
+            (None, None) => "",
+        }
+    }
+
     /// The body for `engine`, if the delta runs there.
     pub fn body(&self, engine: Engine) -> Option<&Body> {
         self.bodies.iter().find(|b| b.engine == engine)

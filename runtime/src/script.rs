@@ -11,8 +11,13 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The script of `steps` for `engine`. `applied_at` is recorded as 0 (unknown).
-pub fn sql_script(plan: &Migrations, steps: &[Step<'_>], engine: Engine) -> String {
+/// The script of `steps` for `engine`. `applied_at` is recorded as 0 (unknown). A code delta
+/// cannot be written as SQL: it is an error naming it.
+pub fn sql_script(
+    plan: &Migrations,
+    steps: &[Step<'_>],
+    engine: Engine,
+) -> Result<String, crate::Error> {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -59,6 +64,14 @@ pub fn sql_script(plan: &Migrations, steps: &[Step<'_>], engine: Engine) -> Stri
                 version_row(&mut out, store, *version, false, &version.to_string());
             }
             Step::Delta { store, delta, body } => {
+                if let Some(code) = &delta.code {
+                    return Err(crate::Error::CodeDeltaUnavailable {
+                        store: store.to_string(),
+                        version: delta.version,
+                        name: delta.name.to_string(),
+                        file: code.file.to_string(),
+                    });
+                }
                 let file = body.map_or("(not for this engine)", |b| &b.file);
                 let _ = writeln!(
                     out,
@@ -86,7 +99,7 @@ pub fn sql_script(plan: &Migrations, steps: &[Step<'_>], engine: Engine) -> Stri
                     delta.version,
                     quote(&delta.name),
                     quote(engine.name()),
-                    quote(body.map_or("", |b| &b.checksum)),
+                    quote(delta.checksum(engine)),
                 );
                 version_row(&mut out, store, delta.version, true, "NULL");
                 if fk_off {
@@ -114,5 +127,5 @@ pub fn sql_script(plan: &Migrations, steps: &[Step<'_>], engine: Engine) -> Stri
         );
     }
     out.push_str("\nCOMMIT;\n");
-    out
+    Ok(out)
 }

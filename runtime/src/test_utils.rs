@@ -4,6 +4,7 @@
 use crate::driver::{AppliedRow, Driver, VersionRow};
 use crate::engine::Engine;
 use crate::error::DriverError;
+use crate::transaction::{Transaction, Value};
 
 /// A driver call, as seen by a [`Hooked`] driver's hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +45,24 @@ impl<F: FnMut(Call<'_>) -> Result<(), DriverError>> Hooked<'_, F> {
     }
 }
 
-impl<F: FnMut(Call<'_>) -> Result<(), DriverError>> Driver for Hooked<'_, F> {
+impl<F: FnMut(Call<'_>) -> Result<(), DriverError>> Transaction for Hooked<'_, F> {
     fn engine(&self) -> Engine {
         self.inner.engine()
     }
-    fn execute(&mut self, sql: &str) -> Result<(), DriverError> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DriverError> {
         self.h(Call::Execute(sql))?;
-        self.inner.execute(sql)
+        self.inner.execute(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DriverError> {
+        self.h(Call::Other)?;
+        self.inner.query(sql, params)
+    }
+}
+
+impl<F: FnMut(Call<'_>) -> Result<(), DriverError>> Driver for Hooked<'_, F> {
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DriverError> {
+        self.h(Call::Execute(sql))?;
+        self.inner.execute_batch(sql)
     }
     fn begin(&mut self) -> Result<(), DriverError> {
         self.h(Call::Begin)?;

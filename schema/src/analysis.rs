@@ -208,22 +208,8 @@ impl<'t> Analyser<'t> {
     fn parse_all(&mut self) {
         let scripts: Vec<&Script> = self.all_scripts().collect();
         for script in scripts {
-            if let ScriptKind::Code(f) = script.kind {
-                let path = &self.tree.files[f].path;
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        &lint::CODE_DELTA,
-                        format!(
-                            "code delta `{}` cannot be run by this version of strata",
-                            script.name
-                        ),
-                    )
-                    .at(path, 0..0, Position { line: 1, column: 1 }),
-                );
-                continue;
-            }
             for &engine in &self.engines {
-                let Some(file) = script.body(engine) else {
+                let Some(file) = script.checked_file(engine) else {
                     continue;
                 };
                 if self.parsed.contains_key(&(file, engine)) {
@@ -288,7 +274,7 @@ impl<'t> Analyser<'t> {
                 .chain(store.snapshots.iter().flat_map(|s| s.scripts.iter()));
             for script in scripts {
                 for &engine in &self.engines {
-                    let Some(file) = script.body(engine) else {
+                    let Some(file) = script.checked_file(engine) else {
                         continue;
                     };
                     let Some(pf) = self.parsed.get(&(file, engine)) else {
@@ -492,12 +478,8 @@ impl<'t> Analyser<'t> {
         db: Option<&SqliteValidator>,
     ) -> Result<()> {
         let script = step.script;
-        let Some(file) = script.body(engine) else {
-            if script.is_code()
-                && let Some(m) = model
-            {
-                m.uncertain = true;
-            }
+        // A code delta without a `.schema.sql` is taken to change no schema.
+        let Some(file) = script.checked_file(engine) else {
             return Ok(());
         };
         let tree = self.tree;
@@ -588,7 +570,7 @@ impl<'t> Analyser<'t> {
         db: &SqliteValidator,
         model: &mut Model,
     ) -> Result<()> {
-        let Some(file) = step.script.body(engine) else {
+        let Some(file) = step.script.checked_file(engine) else {
             return Ok(());
         };
         let source = &self.tree.files[file];
@@ -688,7 +670,7 @@ impl<'t> Analyser<'t> {
                 .find(|d| d.version == s.version && d.name == s.delta)
                 .and_then(|d| match &d.kind {
                     ScriptKind::Sql(b) => b.values().next().copied(),
-                    ScriptKind::Code(f) => Some(*f),
+                    ScriptKind::Code { file, .. } => Some(*file),
                 })
                 .map(|f| self.tree.files[f].path.clone())
                 .unwrap_or_default();

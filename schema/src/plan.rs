@@ -6,14 +6,14 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 use sqlparser::ast;
-use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
+use strata_runtime::plan::{Body, CodeDelta, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
 
 use crate::analysis::Analysis;
 use crate::checksum::checksum;
 use crate::directive::Directive;
 use crate::engine::Engine;
 use crate::model::object_name;
-use crate::tree::{Script, Store as TreeStore, Tree};
+use crate::tree::{Script, ScriptKind, Store as TreeStore, Tree};
 
 /// Builds the plan of `tree`. Call it only on an analysis without errors: every body must
 /// have been parsed for every target engine.
@@ -100,6 +100,30 @@ fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeSto
 }
 
 fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script) -> Delta {
+    if let ScriptKind::Code { file, effect } = &d.kind {
+        // The checksum covers the code and its declared schema effect; line ends are
+        // normalised so that a CRLF checkout does not change it.
+        let mut h = Sha256::new();
+        h.update(b"strata-code-delta-v1\n");
+        h.update(tree.files[*file].text.replace("\r\n", "\n").as_bytes());
+        if let Some(effect) = effect {
+            for &engine in engines {
+                if let Some(parsed) = analysis.parsed.get(&(*effect, engine)) {
+                    h.update(format!("\neffect {engine} {}", checksum(parsed)).as_bytes());
+                }
+            }
+        }
+        return Delta {
+            version: d.version,
+            name: d.name.clone().into(),
+            bodies: Cow::Owned(Vec::new()),
+            code: Some(CodeDelta {
+                file: tree.files[*file].path.clone().into(),
+                checksum: hex(&h.finalize()).into(),
+                run: None,
+            }),
+        };
+    }
     let bodies = engines
         .iter()
         .filter_map(|&engine| {
@@ -137,6 +161,7 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
         version: d.version,
         name: d.name.clone().into(),
         bodies: Cow::Owned(bodies),
+        code: None,
     }
 }
 

@@ -62,8 +62,14 @@ pub struct Script {
 pub enum ScriptKind {
     /// SQL: one body per engine (a portable `.sql` file is the body of every target engine).
     Sql(BTreeMap<Engine, FileId>),
-    /// A code delta (`.rs`).
-    Code(FileId),
+    /// A code delta (`.rs`), with the optional `.schema.sql` file declaring its effect on
+    /// the schema (run by the checks in its place; never at run time).
+    Code {
+        /// The `.rs` file.
+        file: FileId,
+        /// The `<name>.schema.sql` companion.
+        effect: Option<FileId>,
+    },
 }
 
 impl Script {
@@ -71,13 +77,22 @@ impl Script {
     pub fn body(&self, engine: Engine) -> Option<FileId> {
         match &self.kind {
             ScriptKind::Sql(bodies) => bodies.get(&engine).copied(),
-            ScriptKind::Code(_) => None,
+            ScriptKind::Code { .. } => None,
+        }
+    }
+
+    /// The SQL the checks run for this script on `engine`: its body, or a code delta's
+    /// `.schema.sql` effect.
+    pub fn checked_file(&self, engine: Engine) -> Option<FileId> {
+        match &self.kind {
+            ScriptKind::Sql(bodies) => bodies.get(&engine).copied(),
+            ScriptKind::Code { effect, .. } => *effect,
         }
     }
 
     /// Whether this is a code delta.
     pub fn is_code(&self) -> bool {
-        matches!(self.kind, ScriptKind::Code(_))
+        matches!(self.kind, ScriptKind::Code { .. })
     }
 }
 
@@ -511,7 +526,14 @@ impl Loader {
             portable: Option<FileId>,
             engines: BTreeMap<Engine, FileId>,
             code: Option<FileId>,
+            effect: Option<FileId>,
             first: Option<PathBuf>,
+        }
+        enum Kind {
+            Portable,
+            Engine(Engine),
+            Code,
+            Effect,
         }
         let mut parts: BTreeMap<String, Parts> = BTreeMap::new();
         for e in self.list(dir)? {
@@ -527,14 +549,18 @@ impl Loader {
                 self.diag(d);
                 continue;
             }
-            let (stem, kind) = if let Some(stem) = e.name.strip_suffix(".sql") {
-                (stem, None)
+            let (stem, kind) = if let Some(stem) =
+                e.name.strip_suffix(".schema.sql").filter(|_| is_delta)
+            {
+                (stem, Kind::Effect)
+            } else if let Some(stem) = e.name.strip_suffix(".sql") {
+                (stem, Kind::Portable)
             } else if let Some(stem) = e.name.strip_suffix(".sql.sqlite") {
-                (stem, Some(Some(Engine::Sqlite)))
+                (stem, Kind::Engine(Engine::Sqlite))
             } else if let Some(stem) = e.name.strip_suffix(".sql.postgres") {
-                (stem, Some(Some(Engine::Postgres)))
+                (stem, Kind::Engine(Engine::Postgres))
             } else if let Some(stem) = e.name.strip_suffix(".rs").filter(|_| is_delta) {
-                (stem, Some(None))
+                (stem, Kind::Code)
             } else {
                 let what = if is_delta { "delta" } else { "snapshot" };
                 let help = if is_delta {
@@ -561,7 +587,7 @@ impl Loader {
                 self.diag(d);
                 continue;
             }
-            if let Some(Some(engine)) = kind
+            if let Kind::Engine(engine) = kind
                 && !self.tree.manifest.targets(engine)
             {
                 let d = self.at_file(
@@ -590,16 +616,29 @@ impl Loader {
             let p = parts.entry(stem.to_string()).or_default();
             p.first.get_or_insert(e.path.clone());
             match kind {
-                None => p.portable = Some(file),
-                Some(Some(engine)) => {
+                Kind::Portable => p.portable = Some(file),
+                Kind::Engine(engine) => {
                     p.engines.insert(engine, file);
                 }
-                Some(None) => p.code = Some(file),
+                Kind::Code => p.code = Some(file),
+                Kind::Effect => p.effect = Some(file),
             }
         }
         let mut scripts = Vec::new();
         for (stem, p) in parts {
             let rel = |f: FileId| self.tree.files[f].path.clone();
+            if let (Some(effect), None) = (p.effect, p.code) {
+                let d = self.at_file(
+                    &lint::ORPHAN_SCHEMA_EFFECT,
+                    &self.tree.files[effect].abs_path.clone(),
+                    format!(
+                        "`{}` declares the schema effect of a code delta, but there is no `{stem}.rs`",
+                        self.tree.files[effect].path
+                    ),
+                );
+                self.diag(d);
+                continue;
+            }
             let kind = match (p.portable, p.engines.is_empty(), p.code) {
                 (Some(portable), true, None) => ScriptKind::Sql(
                     self.tree
@@ -610,7 +649,10 @@ impl Loader {
                         .collect(),
                 ),
                 (None, false, None) => ScriptKind::Sql(p.engines),
-                (None, true, Some(code)) => ScriptKind::Code(code),
+                (None, true, Some(code)) => ScriptKind::Code {
+                    file: code,
+                    effect: p.effect,
+                },
                 _ => {
                     let mut files: Vec<String> = p.portable.into_iter().map(rel).collect();
                     files.extend(p.engines.values().map(|&f| rel(f)));
@@ -722,7 +764,7 @@ impl Loader {
                 .next()
                 .map(|&f| self.tree.files[f].path.clone())
                 .unwrap_or_default(),
-            ScriptKind::Code(f) => self.tree.files[*f].path.clone(),
+            ScriptKind::Code { file, .. } => self.tree.files[*file].path.clone(),
         }
     }
 }

@@ -620,12 +620,11 @@ fn tree_diagnostics() {
             "-- strata: no-transaction\nSELECT 1;\nSELECT 2;",
         ),
         ("main/delta/6/02_bad.sql", "-- strata: nope\nSELECT 1;"),
-        ("main/delta/7/01_code.rs", "fn f() {}"),
         ("strata.toml", "engines = [\"sqlite\", \"postgres\"]\n"),
     ]);
     let c = codes(&d);
     for expected in [
-        "T008", "T001", "T002", "T003", "T005", "T009", "T011", "T012", "T013", "T016",
+        "T008", "T001", "T002", "T003", "T005", "T009", "T011", "T012", "T013",
     ] {
         assert!(c.contains(&expected), "{expected} missing from {c:?}");
     }
@@ -662,6 +661,37 @@ fn non_utf8_and_links_leaving_the_tree() {
     let report = strata_schema::check(dir.path(), &CheckOptions::default()).unwrap();
     let c = codes(&report.analysis.diagnostics);
     assert!(c.contains(&"T006") && c.contains(&"T007"), "{c:?}");
+}
+
+#[test]
+fn code_delta_effect_is_checked_in_its_place() {
+    // The effect declares the table, so later SQL using it is checked against it.
+    let d = check(&[
+        ("delta/1/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("delta/2/01_fill.rs", "pub fn migrate() {}"),
+        (
+            "delta/2/01_fill.schema.sql",
+            "CREATE TABLE made_by_code (x BIGINT);",
+        ),
+        (
+            "delta/2/02_use.sql",
+            "INSERT INTO made_by_code (x) VALUES (1);",
+        ),
+    ]);
+    assert!(d.is_empty(), "{d:#?}");
+    // Without it, the history does not know the table.
+    let d = check(&[
+        ("delta/1/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("delta/2/01_fill.rs", "pub fn migrate() {}"),
+        (
+            "delta/2/02_use.sql",
+            "INSERT INTO made_by_code (x) VALUES (1);",
+        ),
+    ]);
+    assert!(codes(&d).contains(&"G304"), "{d:#?}");
+    // An effect without its code delta.
+    let d = check(&[("delta/1/01_x.schema.sql", "CREATE TABLE t (x BIGINT);")]);
+    assert_eq!(codes(&d), vec!["T016"]);
 }
 
 #[test]

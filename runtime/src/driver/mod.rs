@@ -8,7 +8,6 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-use crate::engine::Engine;
 use crate::error::DriverError;
 
 /// A row of `strata_schema_version`: where one store stands.
@@ -49,21 +48,20 @@ pub struct AppliedRow {
     pub duration_ms: i64,
 }
 
-/// What the migrator needs from a database connection.
-pub trait Driver {
-    /// The engine behind this connection.
-    fn engine(&self) -> Engine;
+/// What the migrator needs from a database connection. Code deltas see it as a
+/// [`Transaction`](crate::transaction::Transaction).
+pub trait Driver: crate::transaction::Transaction {
     /// Runs one statement (no parameters, results discarded).
-    fn execute(&mut self, sql: &str) -> Result<(), DriverError>;
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DriverError>;
     /// Starts a transaction that takes the write lock at once (SQLite: `BEGIN IMMEDIATE`).
     fn begin(&mut self) -> Result<(), DriverError>;
     /// Commits the current transaction.
     fn commit(&mut self) -> Result<(), DriverError> {
-        self.execute("COMMIT")
+        self.execute_batch("COMMIT")
     }
     /// Rolls the current transaction back.
     fn rollback(&mut self) -> Result<(), DriverError> {
-        self.execute("ROLLBACK")
+        self.execute_batch("ROLLBACK")
     }
     /// Takes the session-wide migration lock (PostgreSQL: an advisory lock). SQLite relies
     /// on `BEGIN IMMEDIATE` and does nothing here.

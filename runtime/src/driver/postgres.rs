@@ -10,6 +10,8 @@ use postgres::Client;
 use super::{AppliedRow, Driver, VersionRow};
 use crate::engine::Engine;
 use crate::error::DriverError;
+use crate::transaction::{Transaction, Value};
+use postgres::types::ToSql;
 
 /// The advisory-lock key strata takes while migrating (ASCII "strata" + 1).
 pub const LOCK_KEY: i64 = 0x7374_7261_7461_0001;
@@ -75,25 +77,88 @@ fn version_row(r: &postgres::Row) -> VersionRow {
     }
 }
 
-impl Driver for PostgresDriver<'_> {
+fn params(values: &[Value]) -> Vec<Box<dyn ToSql + Sync>> {
+    values
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync> {
+            match v {
+                Value::Null => Box::new(Option::<String>::None),
+                Value::Integer(i) => Box::new(*i),
+                Value::Real(f) => Box::new(*f),
+                Value::Text(t) => Box::new(t.clone()),
+                Value::Blob(b) => Box::new(b.clone()),
+            }
+        })
+        .collect()
+}
+
+fn column(row: &postgres::Row, i: usize) -> Value {
+    use postgres::types::Type;
+    let ty = row.columns()[i].type_();
+    let got = match *ty {
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .map(|v| v.map(|v| Value::Integer(v.into()))),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .map(|v| v.map(|v| Value::Integer(v.into()))),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .map(|v| v.map(Value::Integer)),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .map(|v| v.map(|b| Value::Integer(b.into()))),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .map(|v| v.map(|f| Value::Real(f.into()))),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map(|v| v.map(Value::Real)),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)
+            .map(|v| v.map(Value::Blob)),
+        _ => row
+            .try_get::<_, Option<String>>(i)
+            .map(|v| v.map(Value::Text)),
+    };
+    got.ok().flatten().unwrap_or(Value::Null)
+}
+
+impl Transaction for PostgresDriver<'_> {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
 
-    fn execute(&mut self, sql: &str) -> Result<(), DriverError> {
+    fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, DriverError> {
+        let owned = params(values);
+        let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
+        self.client.execute(sql, &refs).map_err(err)
+    }
+
+    fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Vec<Value>>, DriverError> {
+        let owned = params(values);
+        let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
+        let rows = self.client.query(sql, &refs).map_err(err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (0..r.len()).map(|i| column(r, i)).collect())
+            .collect())
+    }
+}
+
+impl Driver for PostgresDriver<'_> {
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DriverError> {
         self.client.batch_execute(sql).map_err(err)
     }
 
     fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("BEGIN")
+        self.execute_batch("BEGIN")
     }
 
     fn lock(&mut self) -> Result<(), DriverError> {
         if let Some(t) = self.lock_timeout {
-            self.execute(&format!("SET lock_timeout = {}", t.as_millis()))?;
+            self.execute_batch(&format!("SET lock_timeout = {}", t.as_millis()))?;
         }
         if let Some(t) = self.statement_timeout {
-            self.execute(&format!("SET statement_timeout = {}", t.as_millis()))?;
+            self.execute_batch(&format!("SET statement_timeout = {}", t.as_millis()))?;
         }
         self.client
             .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
@@ -244,7 +309,7 @@ impl Driver for PostgresDriver<'_> {
             .map_err(err)?
             .is_some();
         if invalid {
-            self.execute(&format!(
+            self.execute_batch(&format!(
                 "DROP INDEX CONCURRENTLY IF EXISTS \"{}\"",
                 index.replace('"', "\"\"")
             ))?;

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{AppliedRow, Driver, VersionRow};
 use crate::engine::Engine;
 use crate::error::DriverError;
+use crate::transaction::{Transaction, Value};
 
 /// A [`Driver`] over a rusqlite connection.
 ///
@@ -65,17 +66,63 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
     })
 }
 
-impl Driver for SqliteDriver<'_> {
+fn to_sql(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        Value::Null => V::Null,
+        Value::Integer(i) => V::Integer(*i),
+        Value::Real(f) => V::Real(*f),
+        Value::Text(t) => V::Text(t.clone()),
+        Value::Blob(b) => V::Blob(b.clone()),
+    }
+}
+
+impl Transaction for SqliteDriver<'_> {
     fn engine(&self) -> Engine {
         Engine::Sqlite
     }
 
-    fn execute(&mut self, sql: &str) -> Result<(), DriverError> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DriverError> {
+        let params: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
+        self.conn
+            .execute(sql, rusqlite::params_from_iter(params))
+            .map(|n| n as u64)
+            .map_err(err)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DriverError> {
+        use rusqlite::types::ValueRef;
+        let params: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
+        let mut stmt = self.conn.prepare(sql).map_err(err)?;
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(v) => Value::Integer(v),
+                            ValueRef::Real(v) => Value::Real(v),
+                            ValueRef::Text(t) => {
+                                Value::Text(String::from_utf8_lossy(t).into_owned())
+                            }
+                            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+}
+
+impl Driver for SqliteDriver<'_> {
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DriverError> {
         self.conn.execute_batch(sql).map_err(err)
     }
 
     fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("BEGIN IMMEDIATE")
+        self.execute_batch("BEGIN IMMEDIATE")
     }
 
     fn lock(&mut self) -> Result<(), DriverError> {
@@ -208,7 +255,7 @@ impl Driver for SqliteDriver<'_> {
     }
 
     fn set_foreign_keys(&mut self, on: bool) -> Result<(), DriverError> {
-        self.execute(if on {
+        self.execute_batch(if on {
             "PRAGMA foreign_keys = ON"
         } else {
             "PRAGMA foreign_keys = OFF"

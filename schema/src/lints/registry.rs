@@ -111,10 +111,10 @@ lints! {
         summary: "`common` has snapshots but none at a version where a store has one"
         help: Some("add `common/full_schemas/<N>/` for that version (a fresh database loads common's and the store's snapshot of the same version)"),
         bad: "main/full_schemas/20/ without common/full_schemas/20/", good: "common/full_schemas/20/ and main/full_schemas/20/";
-    CODE_DELTA = "T016" "code-delta" Error
-        summary: "a code delta (`.rs`): not implemented yet, so it would never run"
-        help: Some("write the change as SQL for now; code deltas (a function receiving a transaction) are planned"),
-        bad: "delta/12/01_fix.rs", good: "delta/12/01_fix.sql";
+    ORPHAN_SCHEMA_EFFECT = "T016" "orphan-schema-effect" Error
+        summary: "a `<name>.schema.sql` file without the code delta `<name>.rs` it describes"
+        help: Some("rename it to match its code delta, or make it a plain `.sql` delta"),
+        bad: "delta/12/01_fix.schema.sql (no 01_fix.rs)", good: "delta/12/01_fix.rs + delta/12/01_fix.schema.sql";
 
     // ---- statements -----------------------------------------------------------------------
     SYNTAX_ERROR = "Q001" "syntax-error" Error
