@@ -13,6 +13,47 @@ use crate::error::DriverError;
 use crate::transaction::{Transaction, Value};
 use postgres::types::ToSql;
 
+/// How [`connect`] secures the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tls {
+    /// No TLS (`sslmode` in the URL is ignored).
+    #[default]
+    Off,
+    /// TLS with the server's certificate verified against the system's roots (feature
+    /// `tls`). The URL's `sslmode` decides whether TLS is required (`require`), tried
+    /// (`prefer`, the default) or not used (`disable`).
+    #[cfg(feature = "tls")]
+    Verify,
+    /// TLS without verifying the certificate (self-signed test servers; libpq's
+    /// `sslmode=require` behaves so). Feature `tls`.
+    #[cfg(feature = "tls")]
+    AcceptInvalidCertificates,
+}
+
+/// Connects to `url` (`postgres://user@host/db?sslmode=...`) with the chosen TLS. Errors
+/// never contain the password.
+pub fn connect(url: &str, tls: Tls) -> Result<Client, DriverError> {
+    let config: postgres::Config = url.parse().map_err(err)?;
+    match tls {
+        Tls::Off => config.connect(postgres::NoTls).map_err(err),
+        #[cfg(feature = "tls")]
+        Tls::Verify | Tls::AcceptInvalidCertificates => {
+            let connector = native_tls::TlsConnector::builder()
+                .danger_accept_invalid_certs(tls == Tls::AcceptInvalidCertificates)
+                .danger_accept_invalid_hostnames(tls == Tls::AcceptInvalidCertificates)
+                .build()
+                .map_err(|e| DriverError {
+                    message: format!("cannot set up TLS: {e}"),
+                    code: None,
+                    source: Some(Box::new(e)),
+                })?;
+            config
+                .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+                .map_err(err)
+        }
+    }
+}
+
 /// The advisory-lock key strata takes while migrating (ASCII "strata" + 1).
 pub const LOCK_KEY: i64 = 0x7374_7261_7461_0001;
 
