@@ -17,6 +17,8 @@ pub fn create_statements(engine: Engine) -> &'static [&'static str] {
             "CREATE TABLE IF NOT EXISTS strata_schema_version (store TEXT NOT NULL PRIMARY KEY, version BIGINT NOT NULL, upgraded BOOLEAN NOT NULL, snapshot_version BIGINT, compat_version BIGINT NOT NULL, plan_digest TEXT, tree_fingerprint TEXT)",
             "CREATE TABLE IF NOT EXISTS strata_applied_deltas (store TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, engine TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (store, version, name))",
             "CREATE TABLE IF NOT EXISTS strata_background_updates (update_name TEXT NOT NULL PRIMARY KEY, progress_json TEXT NOT NULL DEFAULT '{}', depends_on TEXT, ordering BIGINT NOT NULL DEFAULT 0, completed_at BIGINT)",
+            // Pending updates in run order: `all_completed` and the runner read it, not the table.
+            "CREATE INDEX IF NOT EXISTS strata_background_updates_pending ON strata_background_updates (ordering, update_name) WHERE completed_at IS NULL",
         ],
     }
 }

@@ -188,6 +188,52 @@ pub enum Error {
         /// The plan's target.
         target: u32,
     },
+    /// `has_completed` asked about an update no delta scheduled.
+    #[error(
+        "no background update named `{0}` was ever scheduled: check the name (completed updates stay recorded, so this is not a finished one)"
+    )]
+    UnknownBackgroundUpdate(String),
+    /// The start-up gate: updates the code needs have not completed.
+    #[error("background updates not completed yet: {}; run them (Runner::run_until_done, or `strata bg run`) before starting code that needs them", .0.join(", "))]
+    BackgroundUpdatesPending(Vec<String>),
+    /// Scheduled updates without a registered handler.
+    #[error("no handler registered for background update(s) {}: register them with Handlers (or `noop` for retired ones)", .0.join(", "))]
+    MissingHandlers(Vec<String>),
+    /// An update depends on one that was never scheduled.
+    #[error(
+        "background update `{update}` depends on `{depends_on}`, which was never scheduled: fix `depends_on` in its delta"
+    )]
+    UnknownBackgroundDependency {
+        /// The update.
+        update: String,
+        /// Its missing dependency.
+        depends_on: String,
+    },
+    /// Pending updates wait on each other.
+    #[error("background updates wait on each other in a cycle: {}; fix their `depends_on`", .0.join(", "))]
+    BackgroundDependencyCycle(Vec<String>),
+    /// A batch failed (the runner retries it).
+    #[error("background update `{update}`: batch failed: {source}")]
+    BackgroundBatchFailed {
+        /// The update.
+        update: String,
+        /// What failed.
+        #[source]
+        source: crate::transaction::CodeError,
+    },
+    /// The same update failed too many times in a row: the runner stopped.
+    #[error(
+        "background update `{update}` failed {failures} times in a row, the runner stopped: {source}"
+    )]
+    BackgroundUpdateFailed {
+        /// The update.
+        update: String,
+        /// Failures in a row.
+        failures: u32,
+        /// The last failure.
+        #[source]
+        source: crate::transaction::CodeError,
+    },
     /// A store named in the options does not exist in the plan.
     #[error("the plan has no store `{0}`")]
     UnknownStore(String),

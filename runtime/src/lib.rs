@@ -9,6 +9,7 @@
 //! possible through the compat version: old code refuses to start only when the database's
 //! compat version is newer than itself.
 
+pub mod background;
 pub mod bookkeeping;
 pub mod driver;
 pub mod engine;

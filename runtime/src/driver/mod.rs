@@ -91,6 +91,23 @@ pub trait Driver: crate::transaction::Transaction {
     fn foreign_key_violations(&mut self) -> Result<Vec<String>, DriverError>;
     /// Names of background updates not completed yet, in run order.
     fn pending_background_updates(&mut self) -> Result<Vec<String>, DriverError>;
+    /// Inside a background update's batch transaction: lock its queue row (PostgreSQL
+    /// `SELECT ... FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises writers).
+    fn lock_background_update(&mut self, _name: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+    /// Takes the session lock one-shot background updates run under, if free.
+    fn try_lock_background(&mut self) -> Result<bool, DriverError> {
+        Ok(true)
+    }
+    /// Releases the lock of [`try_lock_background`](Self::try_lock_background).
+    fn unlock_background(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+    /// Whether indexes are built with `CREATE INDEX CONCURRENTLY` (PostgreSQL).
+    fn supports_concurrent_index(&self) -> bool {
+        false
+    }
     /// Before retrying a `no-transaction` `CREATE INDEX CONCURRENTLY`: drop an INVALID index
     /// of that name left by an interrupted build. Returns whether one was dropped.
     fn drop_invalid_index(&mut self, _index: &str) -> Result<bool, DriverError> {

@@ -56,6 +56,8 @@ pub fn connect(url: &str, tls: Tls) -> Result<Client, DriverError> {
 
 /// The advisory-lock key strata takes while migrating (ASCII "strata" + 1).
 pub const LOCK_KEY: i64 = 0x7374_7261_7461_0001;
+/// The advisory-lock key one-shot background updates run under (ASCII "strata" + 2).
+pub const BACKGROUND_LOCK_KEY: i64 = 0x7374_7261_7461_0002;
 
 /// A [`Driver`] over a `postgres::Client`.
 pub struct PostgresDriver<'c> {
@@ -338,6 +340,34 @@ impl Driver for PostgresDriver<'_> {
 
     fn foreign_key_violations(&mut self) -> Result<Vec<String>, DriverError> {
         Ok(Vec::new())
+    }
+
+    fn lock_background_update(&mut self, name: &str) -> Result<(), DriverError> {
+        self.client
+            .query(
+                "SELECT 1 FROM strata_background_updates WHERE update_name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn try_lock_background(&mut self) -> Result<bool, DriverError> {
+        self.client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&BACKGROUND_LOCK_KEY])
+            .map(|r| r.get(0))
+            .map_err(err)
+    }
+
+    fn unlock_background(&mut self) -> Result<(), DriverError> {
+        self.client
+            .execute("SELECT pg_advisory_unlock($1)", &[&BACKGROUND_LOCK_KEY])
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn supports_concurrent_index(&self) -> bool {
+        true
     }
 
     fn drop_invalid_index(&mut self, index: &str) -> Result<bool, DriverError> {

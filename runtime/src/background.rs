@@ -1,0 +1,596 @@
+//! Background updates: long data fixes and index builds that run in small resumable batches
+//! after start-up, one at a time.
+//!
+//! Deltas schedule them with `INSERT INTO strata_background_updates (update_name,
+//! progress_json, depends_on, ordering) VALUES (...)`; the application registers a handler
+//! per name ([`Handlers`]) and runs them with a [`Runner`]. Completed updates stay recorded
+//! (`completed_at`), so a finished dependency is told apart from a misspelled one.
+//!
+//! ```
+//! use strata_runtime::background::{Batch, Handlers, Runner};
+//! use strata_runtime::Value;
+//!
+//! let handlers = Handlers::new().batch("users_fill_lower_name", |tx, progress, size| {
+//!     let last = progress["last_id"].as_i64().unwrap_or(0);
+//!     let rows = tx.query(
+//!         "SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+//!         &[Value::Integer(last), Value::Integer(size as i64)],
+//!     )?;
+//!     let Some(Value::Integer(max)) = rows.last().and_then(|r| r.first()).cloned() else {
+//!         return Ok(Batch::Done { items: 0 });
+//!     };
+//!     tx.execute(
+//!         "UPDATE users SET lower_name = lower(name) WHERE id > $1 AND id <= $2",
+//!         &[Value::Integer(last), Value::Integer(max)],
+//!     )?;
+//!     Ok(Batch::Continue { progress: serde_json::json!({ "last_id": max }), items: rows.len() as u64 })
+//! });
+//! let _runner = Runner::new(&handlers);
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::driver::Driver;
+use crate::error::{Error, Result};
+use crate::transaction::{CodeError, Transaction, Value};
+
+/// What one batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    /// More to do: the progress to save (in the same transaction) and the items done.
+    Continue {
+        /// Saved as `progress_json`; given back to the next batch.
+        progress: Json,
+        /// Items done in this batch (drives the batch size).
+        items: u64,
+    },
+    /// Finished: the update is recorded as completed.
+    Done {
+        /// Items done in this last batch.
+        items: u64,
+    },
+}
+
+type BatchFn = dyn Fn(&mut dyn Transaction, &Json, u64) -> Result<Batch, CodeError> + Send + Sync;
+type OneShotFn = dyn Fn(&mut dyn Driver) -> Result<(), CodeError> + Send + Sync;
+
+/// How an update runs.
+pub enum Handler {
+    /// In batches, each in a transaction with its progress.
+    Batch(Box<BatchFn>),
+    /// Once, outside a transaction on PostgreSQL (for `CREATE INDEX CONCURRENTLY`); it must be
+    /// idempotent, since an interruption runs it again.
+    OneShot(Box<OneShotFn>),
+}
+
+/// The handlers an application registers, by update name.
+#[derive(Default)]
+pub struct Handlers {
+    map: BTreeMap<String, Handler>,
+}
+
+impl Handlers {
+    /// No handlers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A batch handler: receives the transaction, the saved progress and the batch size; does
+    /// up to that many items.
+    pub fn batch(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut dyn Transaction, &Json, u64) -> Result<Batch, CodeError> + Send + Sync + 'static,
+    ) -> Self {
+        self.map
+            .insert(name.to_string(), Handler::Batch(Box::new(f)));
+        self
+    }
+
+    /// A one-shot handler (idempotent; outside a transaction on PostgreSQL).
+    pub fn one_shot(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut dyn Driver) -> Result<(), CodeError> + Send + Sync + 'static,
+    ) -> Self {
+        self.map
+            .insert(name.to_string(), Handler::OneShot(Box::new(f)));
+        self
+    }
+
+    /// The built-in background index.
+    pub fn index(self, name: &str, index: BackgroundIndex) -> Self {
+        self.one_shot(name, move |db| index.build(db))
+    }
+
+    /// An update a later release retired: completes at once.
+    pub fn noop(self, name: &str) -> Self {
+        self.batch(name, |_, _, _| Ok(Batch::Done { items: 0 }))
+    }
+
+    /// Whether a handler is registered for `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+}
+
+/// The built-in background index: SQLite `CREATE INDEX IF NOT EXISTS`; PostgreSQL drops an
+/// INVALID leftover of an interrupted build, then `CREATE INDEX CONCURRENTLY` outside a
+/// transaction and without a statement timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackgroundIndex {
+    /// Index name.
+    pub name: String,
+    /// Table.
+    pub table: String,
+    /// Indexed columns (or expressions).
+    pub columns: Vec<String>,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// Partial index condition.
+    pub where_clause: Option<String>,
+    /// An older index this one replaces (dropped after the build).
+    pub replaces: Option<String>,
+    /// For a unique index on existing data: delete duplicate rows first, keeping the row with
+    /// the lowest value of this key column (the primary key; `rowid` on SQLite works too).
+    pub dedupe_keep_lowest: Option<String>,
+}
+
+impl BackgroundIndex {
+    /// A plain index on `table (columns)`.
+    pub fn new(name: &str, table: &str, columns: &[&str]) -> Self {
+        BackgroundIndex {
+            name: name.to_string(),
+            table: table.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            unique: false,
+            where_clause: None,
+            replaces: None,
+            dedupe_keep_lowest: None,
+        }
+    }
+
+    /// Makes it unique; with `dedupe_key`, duplicates are removed first, keeping the row
+    /// with the lowest `dedupe_key`.
+    pub fn unique(mut self, dedupe_key: Option<&str>) -> Self {
+        self.unique = true;
+        self.dedupe_keep_lowest = dedupe_key.map(str::to_string);
+        self
+    }
+
+    /// Makes it partial.
+    pub fn where_clause(mut self, condition: &str) -> Self {
+        self.where_clause = Some(condition.to_string());
+        self
+    }
+
+    /// Drops `old` once this index is built.
+    pub fn replacing(mut self, old: &str) -> Self {
+        self.replaces = Some(old.to_string());
+        self
+    }
+
+    fn build(&self, db: &mut dyn Driver) -> Result<(), CodeError> {
+        let cols = self.columns.join(", ");
+        if let (true, Some(key)) = (self.unique, &self.dedupe_keep_lowest) {
+            let not_null: Vec<String> = self
+                .columns
+                .iter()
+                .map(|c| format!("{c} IS NOT NULL"))
+                .collect();
+            let not_null = not_null.join(" AND ");
+            let filter = match &self.where_clause {
+                Some(w) => format!("{not_null} AND ({w})"),
+                None => not_null,
+            };
+            db.execute_batch(&format!(
+                "DELETE FROM {t} WHERE {filter} AND {key} NOT IN (SELECT min({key}) FROM {t} WHERE {filter} GROUP BY {cols})",
+                t = self.table
+            ))?;
+        }
+        let unique = if self.unique { "UNIQUE " } else { "" };
+        let predicate = self
+            .where_clause
+            .as_ref()
+            .map(|w| format!(" WHERE {w}"))
+            .unwrap_or_default();
+        let concurrently = db.supports_concurrent_index();
+        if concurrently {
+            db.drop_invalid_index(&self.name)?;
+            db.execute_batch("SET statement_timeout = 0")?;
+        }
+        db.execute_batch(&format!(
+            "CREATE {unique}INDEX {}IF NOT EXISTS {} ON {} ({cols}){predicate}",
+            if concurrently { "CONCURRENTLY " } else { "" },
+            self.name,
+            self.table
+        ))?;
+        if let Some(old) = &self.replaces {
+            db.execute_batch(&format!(
+                "DROP INDEX {}IF EXISTS {old}",
+                if concurrently { "CONCURRENTLY " } else { "" }
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// How the runner sizes and paces batches.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// How long a batch should take (default 100 ms).
+    pub target: Duration,
+    /// The first batch's size (default 100).
+    pub initial_batch: u64,
+    /// The smallest batch (default 1).
+    pub min_batch: u64,
+    /// Pause between batches, leaving the application its share (default 0).
+    pub pause: Duration,
+    /// Failures in a row that stop the runner with the error (default 5).
+    pub max_failures: u32,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            target: Duration::from_millis(100),
+            initial_batch: 100,
+            min_batch: 1,
+            pause: Duration::ZERO,
+            max_failures: 5,
+        }
+    }
+}
+
+/// One batch's outcome, for callers and `tracing`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReport {
+    /// The update.
+    pub update: String,
+    /// Items done.
+    pub items: u64,
+    /// The batch size asked for.
+    pub batch_size: u64,
+    /// How long the batch took (its transaction included).
+    pub duration: Duration,
+    /// Whether the update completed with this batch.
+    pub completed: bool,
+    /// Items per millisecond, moving average.
+    pub rate: f64,
+}
+
+/// A row of the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRow {
+    /// `update_name`.
+    pub name: String,
+    /// `progress_json`.
+    pub progress: String,
+    /// `depends_on`.
+    pub depends_on: Option<String>,
+    /// `ordering`.
+    pub ordering: i64,
+    /// Whether it completed.
+    pub completed: bool,
+}
+
+/// All updates, by (ordering, name).
+pub fn updates(db: &mut dyn Transaction) -> Result<Vec<UpdateRow>> {
+    let rows = db.query(
+        "SELECT update_name, progress_json, depends_on, ordering, completed_at FROM strata_background_updates ORDER BY ordering, update_name",
+        &[],
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UpdateRow {
+            name: text(&r[0]).unwrap_or_default(),
+            progress: text(&r[1]).unwrap_or_else(|| "{}".to_string()),
+            depends_on: text(&r[2]),
+            ordering: match r[3] {
+                Value::Integer(i) => i,
+                _ => 0,
+            },
+            completed: r[4] != Value::Null,
+        })
+        .collect())
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// Whether the update `name` ran to completion. An unknown name is an error.
+pub fn has_completed(db: &mut dyn Transaction, name: &str) -> Result<bool> {
+    let rows = db.query(
+        "SELECT completed_at FROM strata_background_updates WHERE update_name = $1",
+        &[Value::Text(name.to_string())],
+    )?;
+    match rows.first() {
+        Some(r) => Ok(r[0] != Value::Null),
+        None => Err(Error::UnknownBackgroundUpdate(name.to_string())),
+    }
+}
+
+/// Whether every scheduled update completed (one indexed lookup, no scan).
+pub fn all_completed(db: &mut dyn Transaction) -> Result<bool> {
+    let rows = db.query(
+        "SELECT 1 FROM strata_background_updates WHERE completed_at IS NULL LIMIT 1",
+        &[],
+    )?;
+    Ok(rows.is_empty())
+}
+
+/// The start-up gate: `Err` naming the updates in `needed` that have not completed.
+pub fn require_completed(db: &mut dyn Transaction, needed: &[&str]) -> Result<()> {
+    let mut pending = Vec::new();
+    for name in needed {
+        if !has_completed(db, name)? {
+            pending.push(name.to_string());
+        }
+    }
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BackgroundUpdatesPending(pending))
+    }
+}
+
+/// Runs background updates: the runnable update with the lowest (ordering, name) whose
+/// dependency completed, and only that one until it finishes.
+pub struct Runner<'h> {
+    handlers: &'h Handlers,
+    options: RunnerOptions,
+    /// Items per millisecond, exponential moving average.
+    rate: Option<f64>,
+    failures: u32,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl<'h> Runner<'h> {
+    /// A runner with default options.
+    pub fn new(handlers: &'h Handlers) -> Self {
+        Self::with_options(handlers, RunnerOptions::default())
+    }
+
+    /// A runner with `options`.
+    pub fn with_options(handlers: &'h Handlers, options: RunnerOptions) -> Self {
+        Runner {
+            handlers,
+            options,
+            rate: None,
+            failures: 0,
+        }
+    }
+
+    /// Scheduled, unfinished updates without a handler.
+    pub fn missing_handlers(&self, db: &mut dyn Driver) -> Result<Vec<String>> {
+        Ok(updates(db)?
+            .into_iter()
+            .filter(|u| !u.completed && !self.handlers.contains(&u.name))
+            .map(|u| u.name)
+            .collect())
+    }
+
+    /// The start-up check: every unfinished update has a handler.
+    pub fn check(&self, db: &mut dyn Driver) -> Result<()> {
+        let missing = self.missing_handlers(db)?;
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::MissingHandlers(missing))
+        }
+    }
+
+    /// The next batch size: target duration x measured rate, never below the minimum.
+    pub fn batch_size(&self) -> u64 {
+        match self.rate {
+            None => self.options.initial_batch,
+            Some(rate) => ((self.options.target.as_secs_f64() * 1000.0 * rate) as u64)
+                .max(self.options.min_batch),
+        }
+    }
+
+    /// The update to run next, or `None` when nothing is runnable.
+    fn next(&self, db: &mut dyn Driver) -> Result<Option<UpdateRow>> {
+        let all = updates(db)?;
+        let completed = |name: &str| all.iter().any(|u| u.name == name && u.completed);
+        let pending: Vec<&UpdateRow> = all.iter().filter(|u| !u.completed).collect();
+        for u in &pending {
+            match &u.depends_on {
+                None => return Ok(Some((*u).clone())),
+                Some(dep) if completed(dep) => return Ok(Some((*u).clone())),
+                Some(dep) if !all.iter().any(|x| &x.name == dep) => {
+                    return Err(Error::UnknownBackgroundDependency {
+                        update: u.name.clone(),
+                        depends_on: dep.clone(),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        if pending.is_empty() {
+            Ok(None)
+        } else {
+            // Every pending update waits on another pending one: a cycle.
+            Err(Error::BackgroundDependencyCycle(
+                pending.iter().map(|u| u.name.clone()).collect(),
+            ))
+        }
+    }
+
+    /// Runs one batch of the next runnable update. `Ok(None)`: nothing to do.
+    pub fn run_batch(&mut self, db: &mut dyn Driver) -> Result<Option<BatchReport>> {
+        let Some(update) = self.next(db)? else {
+            return Ok(None);
+        };
+        let Some(handler) = self.handlers.map.get(&update.name) else {
+            return Err(Error::MissingHandlers(vec![update.name]));
+        };
+        let size = self.batch_size();
+        let started = Instant::now();
+        let outcome = match handler {
+            Handler::Batch(f) => run_batch_in_transaction(db, &update.name, size, f.as_ref()),
+            Handler::OneShot(f) => run_one_shot(db, &update.name, f.as_ref()),
+        };
+        let duration = started.elapsed();
+        match outcome {
+            Ok(None) => Ok(None), // another runner finished it meanwhile
+            Ok(Some((items, completed))) => {
+                self.failures = 0;
+                let ms = duration.as_secs_f64() * 1000.0;
+                if items > 0 && ms > 0.0 {
+                    let measured = items as f64 / ms;
+                    self.rate = Some(match self.rate {
+                        None => measured,
+                        Some(old) => 0.7 * old + 0.3 * measured,
+                    });
+                }
+                let report = BatchReport {
+                    update: update.name,
+                    items,
+                    batch_size: size,
+                    duration,
+                    completed,
+                    rate: self.rate.unwrap_or(0.0),
+                };
+                tracing::info!(target: "strata", update = %report.update, items, batch_size = size,
+                    duration_ms = ms as u64, completed, "background update batch");
+                Ok(Some(report))
+            }
+            Err(e) => {
+                self.failures += 1;
+                tracing::warn!(target: "strata", update = %update.name, failures = self.failures, error = %e, "background update batch failed");
+                if self.failures >= self.options.max_failures {
+                    Err(Error::BackgroundUpdateFailed {
+                        update: update.name,
+                        failures: self.failures,
+                        source: e,
+                    })
+                } else {
+                    Err(Error::BackgroundBatchFailed {
+                        update: update.name,
+                        source: e,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Runs batches until nothing is runnable (tests, the CLI), pausing between batches.
+    /// A failing batch is retried; `max_failures` in a row stop with the error.
+    pub fn run_until_done(
+        &mut self,
+        db: &mut dyn Driver,
+        mut on_batch: impl FnMut(&BatchReport),
+    ) -> Result<Vec<BatchReport>> {
+        let mut reports = Vec::new();
+        loop {
+            match self.run_batch(db) {
+                Ok(Some(r)) => {
+                    on_batch(&r);
+                    reports.push(r);
+                }
+                Ok(None) => return Ok(reports),
+                Err(Error::BackgroundBatchFailed { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if !self.options.pause.is_zero() {
+                std::thread::sleep(self.options.pause);
+            }
+        }
+    }
+}
+
+/// One batch in a transaction that also saves its progress. `Ok(None)` when the update was
+/// completed by someone else.
+fn run_batch_in_transaction(
+    db: &mut dyn Driver,
+    name: &str,
+    size: u64,
+    f: &BatchFn,
+) -> Result<Option<(u64, bool)>, CodeError> {
+    db.begin()?;
+    let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
+        // Re-read under the lock: another runner may have moved it on.
+        db.lock_background_update(name)?;
+        let rows = db.query(
+            "SELECT progress_json, completed_at FROM strata_background_updates WHERE update_name = $1",
+            &[Value::Text(name.to_string())],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        if row[1] != Value::Null {
+            return Ok(None);
+        }
+        let progress: Json = match &row[0] {
+            Value::Text(t) => serde_json::from_str(t)
+                .map_err(|e| format!("progress of `{name}` is not JSON: {e}"))?,
+            _ => Json::Object(Default::default()),
+        };
+        match f(db, &progress, size)? {
+            Batch::Continue { progress, items } => {
+                db.execute(
+                    "UPDATE strata_background_updates SET progress_json = $1 WHERE update_name = $2",
+                    &[Value::Text(progress.to_string()), Value::Text(name.to_string())],
+                )?;
+                Ok(Some((items, false)))
+            }
+            Batch::Done { items } => {
+                db.execute(
+                    "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
+                    &[Value::Integer(now_ms()), Value::Text(name.to_string())],
+                )?;
+                Ok(Some((items, true)))
+            }
+        }
+    })();
+    match result {
+        Ok(r) => {
+            db.commit()?;
+            Ok(r)
+        }
+        Err(e) => {
+            db.rollback()?;
+            Err(e)
+        }
+    }
+}
+
+/// A one-shot update, holding the background lock (another runner skips it meanwhile).
+fn run_one_shot(
+    db: &mut dyn Driver,
+    name: &str,
+    f: &OneShotFn,
+) -> Result<Option<(u64, bool)>, CodeError> {
+    if !db.try_lock_background()? {
+        return Ok(None);
+    }
+    let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
+        if has_completed(db, name)? {
+            return Ok(None);
+        }
+        f(db)?;
+        db.execute(
+            "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
+            &[Value::Integer(now_ms()), Value::Text(name.to_string())],
+        )?;
+        Ok(Some((1, true)))
+    })();
+    let unlocked = db.unlock_background();
+    let r = result?;
+    unlocked?;
+    Ok(r)
+}

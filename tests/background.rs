@@ -1,0 +1,302 @@
+//! Background updates on SQLite files and PostgreSQL: order and dependencies, resumption
+//! after a crash at every batch boundary and inside a batch, one at a time under concurrent
+//! runners, duplicate removal before a unique index, failure limits, the start-up gate.
+
+mod common;
+
+use std::sync::Mutex;
+
+use strata::background::{self, BackgroundIndex, Batch, Handlers, Runner, RunnerOptions};
+use strata::driver::Driver;
+use strata::driver::postgres::PostgresDriver;
+use strata::driver::sqlite::SqliteDriver;
+use strata::testing::PostgresTestDb;
+use strata::{Error, Migrations, Migrator, Transaction, Value};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A tree with `items` rows to backfill and three scheduled updates:
+/// `b` (ordering 100) depends on `a` (101); `c` (102) is independent.
+fn backfill_tree(items: usize) -> (tempfile::TempDir, Migrations) {
+    let rows: Vec<String> = (1..=items).map(|i| format!("({i}, 0)")).collect();
+    let seed = format!(
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, touched BIGINT NOT NULL DEFAULT 0);\nINSERT INTO items (id, touched) VALUES {};",
+        rows.join(", ")
+    );
+    let schedule = "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('a', '{}', NULL, 101);\n\
+                    INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('b', '{}', 'a', 100);\n\
+                    INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('c', '{}', NULL, 102);";
+    common::tree(&[
+        ("delta/1/01_items.sql", seed.as_str()),
+        ("delta/1/02_schedule.sql", schedule),
+    ])
+}
+
+/// A batch handler touching `items` rows after the saved `last_id`, once each.
+fn touch(
+    tx: &mut dyn Transaction,
+    progress: &serde_json::Value,
+    size: u64,
+) -> Result<Batch, strata::CodeError> {
+    let last = progress["last_id"].as_i64().unwrap_or(0);
+    let rows = tx.query(
+        "SELECT id FROM items WHERE id > $1 ORDER BY id LIMIT $2",
+        &[Value::Integer(last), Value::Integer(size as i64)],
+    )?;
+    let Some(Value::Integer(max)) = rows.last().and_then(|r| r.first()).cloned() else {
+        return Ok(Batch::Done { items: 0 });
+    };
+    tx.execute(
+        "UPDATE items SET touched = touched + 1 WHERE id > $1 AND id <= $2",
+        &[Value::Integer(last), Value::Integer(max)],
+    )?;
+    Ok(Batch::Continue {
+        progress: serde_json::json!({ "last_id": max }),
+        items: rows.len() as u64,
+    })
+}
+
+fn touched_counts(db: &mut dyn Driver) -> Vec<i64> {
+    db.query("SELECT touched FROM items ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| match r[0] {
+            Value::Integer(i) => i,
+            _ => -1,
+        })
+        .collect()
+}
+
+fn small_batches() -> RunnerOptions {
+    RunnerOptions {
+        initial_batch: 7,
+        // Keep batches small whatever the measured rate: many boundaries to test.
+        target: std::time::Duration::from_nanos(1),
+        min_batch: 7,
+        ..RunnerOptions::default()
+    }
+}
+
+#[test]
+fn order_dependencies_and_completion_on_sqlite() -> TestResult {
+    let (_t, plan) = backfill_tree(20);
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    static ORDER: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    let rec = |name: &'static str| {
+        move |_: &mut dyn Transaction, _: &serde_json::Value, _: u64| {
+            ORDER.lock().unwrap().push(name);
+            Ok(Batch::Done { items: 1 })
+        }
+    };
+    let missing = Handlers::new().batch("a", rec("a"));
+    let err = Runner::new(&missing).check(&mut db).unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingHandlers(names) if names == &["b", "c"]),
+        "{err}"
+    );
+    let handlers = Handlers::new()
+        .batch("a", rec("a"))
+        .batch("b", rec("b"))
+        .batch("c", rec("c"));
+    assert!(!background::all_completed(&mut db)?);
+    let gate = background::require_completed(&mut db, &["b"]).unwrap_err();
+    assert!(gate.to_string().contains('b'), "{gate}");
+    Runner::new(&handlers).run_until_done(&mut db, |_| {})?;
+    // b has the lowest ordering but waits for a.
+    assert_eq!(*ORDER.lock().unwrap(), vec!["a", "b", "c"]);
+    assert!(background::has_completed(&mut db, "b")?);
+    assert!(background::all_completed(&mut db)?);
+    background::require_completed(&mut db, &["a", "b"])?;
+    let unknown = background::has_completed(&mut db, "nope").unwrap_err();
+    assert!(matches!(unknown, Error::UnknownBackgroundUpdate(_)));
+    Ok(())
+}
+
+fn handlers_touching_all() -> Handlers {
+    Handlers::new().batch("a", touch).noop("b").noop("c")
+}
+
+#[test]
+fn resumes_after_a_crash_at_every_batch_boundary() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bg.db");
+    let (_t, plan) = backfill_tree(50);
+    {
+        let mut conn = rusqlite::Connection::open(&path)?;
+        Migrator::new(&plan).apply(&mut SqliteDriver::new(&mut conn)?)?;
+    }
+    let handlers = handlers_touching_all();
+    // One batch per "process": a new connection and a new runner each time.
+    let mut batches = 0;
+    loop {
+        let mut conn = rusqlite::Connection::open(&path)?;
+        let mut db = SqliteDriver::new(&mut conn)?;
+        let mut runner = Runner::with_options(&handlers, small_batches());
+        match runner.run_batch(&mut db)? {
+            Some(_) => batches += 1,
+            None => break,
+        }
+    }
+    assert!(batches >= 50 / 7, "{batches} batches");
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    assert_eq!(
+        touched_counts(&mut db),
+        vec![1; 50],
+        "every item exactly once"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_failure_inside_a_batch_rolls_it_back_and_the_runner_stops_after_five() -> TestResult {
+    let (_t, plan) = backfill_tree(30);
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    // Does its work, then fails: the work must not stay.
+    let failing = Handlers::new()
+        .batch("a", |tx, p, n| {
+            touch(tx, p, n)?;
+            Err("crash inside the batch".into())
+        })
+        .noop("b")
+        .noop("c");
+    let err = Runner::with_options(&failing, small_batches())
+        .run_until_done(&mut db, |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BackgroundUpdateFailed { failures: 5, .. }),
+        "{err}"
+    );
+    assert_eq!(touched_counts(&mut db), vec![0; 30]);
+    Runner::with_options(&handlers_touching_all(), small_batches())
+        .run_until_done(&mut db, |_| {})?;
+    assert_eq!(touched_counts(&mut db), vec![1; 30]);
+    Ok(())
+}
+
+#[test]
+fn concurrent_runners_on_one_sqlite_file_do_each_item_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bg.db");
+    let (_t, plan) = backfill_tree(200);
+    {
+        let mut conn = rusqlite::Connection::open(&path)?;
+        Migrator::new(&plan).apply(&mut SqliteDriver::new(&mut conn)?)?;
+    }
+    let handlers = handlers_touching_all();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut conn = rusqlite::Connection::open(&path).unwrap();
+                let mut db = SqliteDriver::new(&mut conn).unwrap();
+                Runner::with_options(&handlers, small_batches())
+                    .run_until_done(&mut db, |_| {})
+                    .unwrap();
+            });
+        }
+    });
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    assert_eq!(touched_counts(&mut db), vec![1; 200]);
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
+
+fn dup_tree() -> (tempfile::TempDir, Migrations) {
+    common::tree(&[
+        (
+            "delta/1/01_members.sql",
+            "CREATE TABLE members (id BIGINT PRIMARY KEY, room TEXT NOT NULL, member TEXT NOT NULL);\n\
+             INSERT INTO members (id, room, member) VALUES (1, 'r', 'a'), (2, 'r', 'b'), (3, 'r', 'a'), (4, 's', 'a'), (5, 'r', 'b');",
+        ),
+        (
+            "delta/2/01_members_unique.sql",
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('members_unique_idx', '{}', NULL, 201);",
+        ),
+    ])
+}
+
+fn unique_index() -> Handlers {
+    Handlers::new().index(
+        "members_unique_idx",
+        BackgroundIndex::new("members_room_member", "members", &["room", "member"])
+            .unique(Some("id")),
+    )
+}
+
+fn ids(db: &mut dyn Driver) -> Vec<i64> {
+    db.query("SELECT id FROM members ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| match r[0] {
+            Value::Integer(i) => i,
+            _ => -1,
+        })
+        .collect()
+}
+
+#[test]
+fn unique_background_index_removes_duplicates_first_on_sqlite() -> TestResult {
+    let (_t, plan) = dup_tree();
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    Runner::new(&unique_index()).run_until_done(&mut db, |_| {})?;
+    // The lowest id of each (room, member) stays.
+    assert_eq!(ids(&mut db), vec![1, 2, 4]);
+    let dup = db.execute(
+        "INSERT INTO members (id, room, member) VALUES (9, 'r', 'a')",
+        &[],
+    );
+    assert!(dup.is_err(), "the unique index exists");
+    Ok(())
+}
+
+#[test]
+fn background_updates_on_postgres() -> TestResult {
+    let Some(pg) = PostgresTestDb::empty("background_updates_on_postgres") else {
+        return Ok(());
+    };
+    // Duplicates removed, then CREATE UNIQUE INDEX CONCURRENTLY outside a transaction.
+    let (_t, plan) = dup_tree();
+    let mut client = pg.client();
+    let mut db = PostgresDriver::new(&mut client);
+    Migrator::new(&plan).apply(&mut db)?;
+    Runner::new(&unique_index()).run_until_done(&mut db, |_| {})?;
+    assert_eq!(ids(&mut db), vec![1, 2, 4]);
+    let valid: Vec<Vec<Value>> = db.query(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'members_room_member'",
+        &[],
+    )?;
+    assert_eq!(valid, vec![vec![Value::Integer(1)]]);
+    Ok(())
+}
+
+#[test]
+fn concurrent_runners_on_postgres_do_each_item_once() -> TestResult {
+    let Some(pg) = PostgresTestDb::empty("concurrent_runners_on_postgres") else {
+        return Ok(());
+    };
+    let (_t, plan) = backfill_tree(200);
+    Migrator::new(&plan).apply(&mut PostgresDriver::new(&mut pg.client()))?;
+    let handlers = handlers_touching_all();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut client = pg.client();
+                let mut db = PostgresDriver::new(&mut client);
+                Runner::with_options(&handlers, small_batches())
+                    .run_until_done(&mut db, |_| {})
+                    .unwrap();
+            });
+        }
+    });
+    let mut client = pg.client();
+    let mut db = PostgresDriver::new(&mut client);
+    assert_eq!(touched_counts(&mut db), vec![1; 200]);
+    Ok(())
+}
