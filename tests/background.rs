@@ -300,3 +300,29 @@ fn concurrent_runners_on_postgres_do_each_item_once() -> TestResult {
     assert_eq!(touched_counts(&mut db), vec![1; 200]);
     Ok(())
 }
+
+#[test]
+fn builtin_updates_described_by_the_delta_need_no_handler() -> TestResult {
+    let (_t, plan) = common::tree(&[
+        ("delta/1/01_t.sql", "CREATE TABLE t (a BIGINT);"),
+        (
+            "delta/2/01_t_a.sql",
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('t_a_idx', '{\"builtin\": \"index\", \"index\": \"t_a\", \"table\": \"t\", \"columns\": [\"a\"]}', NULL, 201);\n\
+             INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('retired', '{\"builtin\": \"noop\"}', NULL, 202);",
+        ),
+    ]);
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    let handlers = Handlers::new();
+    let mut runner = Runner::new(&handlers);
+    runner.check(&mut db)?;
+    runner.run_until_done(&mut db, |_| {})?;
+    assert!(background::all_completed(&mut db)?);
+    let index = db.query(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 't_a'",
+        &[],
+    )?;
+    assert_eq!(index.len(), 1);
+    Ok(())
+}

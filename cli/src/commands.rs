@@ -56,38 +56,41 @@ pub fn migrate(
                 .expect("static template"),
         );
     }
-    let observer = |e: &Event<'_>| match *e {
-        Event::SnapshotStarted {
-            store,
-            version,
-            index,
-            total,
-        } => {
-            if terminal {
-                bar.set_length(total as u64);
-                bar.set_position(index as u64 - 1);
-                bar.set_message(format!("{store}: snapshot {version}"));
-            } else {
-                eprintln!("[{index}/{total}] {store}: loading snapshot {version}");
-            }
+    let observer = |e: &Event<'_>| {
+        let (index, total, label, line) = match *e {
+            Event::SnapshotStarted {
+                store,
+                version,
+                index,
+                total,
+            } => (
+                index,
+                total,
+                format!("{store}: snapshot {version}"),
+                format!("{store}: loading snapshot {version}"),
+            ),
+            Event::DeltaStarted {
+                store,
+                version,
+                name,
+                index,
+                total,
+            } => (
+                index,
+                total,
+                format!("{store}/{version}/{name}"),
+                format!("{store}: applying {version}/{name}"),
+            ),
+            Event::DeltaApplied { index, .. } => return bar.set_position(index as u64),
+            _ => return,
+        };
+        if terminal {
+            bar.set_length(total as u64);
+            bar.set_position(index as u64 - 1);
+            bar.set_message(label);
+        } else {
+            eprintln!("[{index}/{total}] {line}");
         }
-        Event::DeltaStarted {
-            store,
-            version,
-            name,
-            index,
-            total,
-        } => {
-            if terminal {
-                bar.set_length(total as u64);
-                bar.set_position(index as u64 - 1);
-                bar.set_message(format!("{store}/{version}/{name}"));
-            } else {
-                eprintln!("[{index}/{total}] {store}: applying {version}/{name}");
-            }
-        }
-        Event::DeltaApplied { index, .. } => bar.set_position(index as u64),
-        _ => {}
     };
     let reports = each_database(&plan, targets, |url, conn, stores| {
         let options = Options {
@@ -319,6 +322,142 @@ pub fn baseline(
             report.applied.len()
         );
         Ok(())
+    })
+    .map_err(|e| (ExitCode::from(1), e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the plan schedules `update` (`delta/13/01_x.sql`), for messages.
+fn scheduled_in(plan: &Migrations, update: &str) -> String {
+    plan.background_updates
+        .iter()
+        .find(|u| u.name == update)
+        .and_then(|u| {
+            let store = plan.store(&u.store)?;
+            let delta = store
+                .deltas
+                .iter()
+                .find(|d| d.version == u.version && d.name == u.delta)?;
+            Some(match (&delta.code, delta.bodies.first()) {
+                (Some(code), _) => code.file.to_string(),
+                (None, Some(body)) => body.file.to_string(),
+                (None, None) => format!("{}/{}", u.version, u.delta),
+            })
+        })
+        .unwrap_or_else(|| "a delta".to_string())
+}
+
+pub fn bg_status(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, String)> {
+    use strata_runtime::background::{self, Builtin};
+    let plan = load(dir)?;
+    let mut pending = false;
+    each_database(&plan, targets, |url, conn, _stores| {
+        let rows = conn
+            .with_driver(|db| background::updates(db))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        println!("{}", redact(url));
+        if rows.is_empty() {
+            println!("  no background updates");
+        }
+        for u in &rows {
+            let state = if u.completed {
+                "completed".to_string()
+            } else {
+                pending = true;
+                let kind = match serde_json::from_str::<serde_json::Value>(&u.progress)
+                    .ok()
+                    .as_ref()
+                    .and_then(Builtin::from_json)
+                {
+                    Some(Ok(_)) => "built-in".to_string(),
+                    Some(Err(e)) => format!("invalid built-in: {e}"),
+                    None => "needs an application handler".to_string(),
+                };
+                match &u.depends_on {
+                    Some(dep) if !rows.iter().any(|r| &r.name == dep && r.completed) => {
+                        format!("waiting for {dep}; {kind}")
+                    }
+                    _ => format!("pending; {kind}; progress {}", u.progress),
+                }
+            };
+            println!("  {:<40} ordering {:<6} {state}", u.name, u.ordering);
+        }
+        Ok(())
+    })
+    .map_err(|e| (ExitCode::from(2), e))?;
+    Ok(if pending {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn bg_run(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, String)> {
+    use strata_runtime::background::{Handlers, Runner};
+    let plan = load(dir)?;
+    let handlers = Handlers::new();
+    let terminal = std::io::stderr().is_terminal();
+    each_database(&plan, targets, |url, conn, _stores| {
+        let url = redact(url);
+        let result = conn
+            .with_driver(|db| {
+                let mut runner = Runner::new(&handlers);
+                let mut bar: Option<(String, indicatif::ProgressBar, u64)> = None;
+                let outcome = runner.run_until_done(db, |b| {
+                    let fresh = bar.as_ref().is_none_or(|(n, _, _)| *n != b.update);
+                    if fresh {
+                        if let Some((_, old, _)) = bar.take() {
+                            old.finish();
+                        }
+                        let pb = if terminal {
+                            indicatif::ProgressBar::new_spinner().with_style(
+                                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                                    .expect("static template"),
+                            )
+                        } else {
+                            indicatif::ProgressBar::hidden()
+                        };
+                        bar = Some((b.update.clone(), pb, 0));
+                    }
+                    if let Some((name, pb, items)) = bar.as_mut() {
+                        *items += b.items;
+                        let msg = format!(
+                            "{name}: {items} items, {:.1} items/ms{}",
+                            b.rate,
+                            if b.completed { ", completed" } else { "" }
+                        );
+                        if terminal {
+                            pb.set_message(msg);
+                            pb.tick();
+                        } else {
+                            eprintln!("{url}: {msg}");
+                        }
+                    }
+                });
+                if let Some((_, pb, _)) = bar {
+                    pb.finish();
+                }
+                outcome
+            })
+            .map_err(|e| e.to_string())?;
+        match result {
+            Ok(reports) => {
+                println!("{url}: {} batch(es), all background updates completed", reports.len());
+                Ok(())
+            }
+            Err(strata_runtime::Error::MissingHandlers(names)) => Err(format!(
+                "{url}: stopped before {}: {} an application handler; run {} from your application (strata::background::Runner with its Handlers)",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}` (scheduled in {})", scheduled_in(&plan, n)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if names.len() == 1 { "it needs" } else { "they need" },
+                if names.len() == 1 { "it" } else { "them" },
+            )),
+            Err(e) => Err(format!("{url}: {e}")),
+        }
     })
     .map_err(|e| (ExitCode::from(1), e))?;
     Ok(ExitCode::SUCCESS)

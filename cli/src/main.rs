@@ -79,6 +79,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Background updates: `status` lists them, `run` runs the built-in ones to completion.
+    #[command(subcommand)]
+    Bg(BgCommand),
     /// Adopt an existing database whose schema is at version N: record every delta up to N
     /// as applied without running it.
     #[command(
@@ -92,6 +95,28 @@ enum Command {
         /// The version the database's schema is at.
         #[arg(long, value_name = "N")]
         version: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BgCommand {
+    /// Each update: ordering, dependency, progress, completed or not, built-in or needing an
+    /// application handler. Exit status 3 while any is pending.
+    #[command(after_help = "Example:\n  strata bg status schema --database sqlite:app.db")]
+    Status {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Run the pending updates in order, one at a time, with progress. Stops before an update
+    /// that needs an application handler, naming it and the delta that scheduled it.
+    #[command(after_help = "Example:\n  strata bg run schema --database sqlite:app.db")]
+    Run {
+        #[command(flatten)]
+        tree: TreeArg,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -193,6 +218,10 @@ fn main() -> ExitCode {
         Command::Status { tree, db, format } => {
             commands::status(&tree.dir, &db.targets(), format == Format::Json)
         }
+        Command::Bg(BgCommand::Status { tree, db }) => {
+            commands::bg_status(&tree.dir, &db.targets())
+        }
+        Command::Bg(BgCommand::Run { tree, db }) => commands::bg_run(&tree.dir, &db.targets()),
         Command::Baseline { tree, db, version } => {
             commands::baseline(&tree.dir, &db.targets(), version)
         }

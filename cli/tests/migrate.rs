@@ -207,3 +207,41 @@ fn offline_sql_script_runs_on_postgres() {
         text(&migrate)
     );
 }
+
+#[test]
+fn bg_status_and_run_builtin_updates_then_stop_before_application_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let url = format!("sqlite:{}", db.display());
+    let tree = example();
+    let t = tree.to_str().unwrap();
+    assert!(strata(&["migrate", t, "--database", &url]).status.success());
+    let status = strata(&["bg", "status", t, "--database", &url]);
+    assert_eq!(status.status.code(), Some(3), "{}", text(&status));
+    let s = text(&status);
+    assert!(
+        s.contains("events_origin_ts_idx") && s.contains("built-in"),
+        "{s}"
+    );
+    assert!(s.contains("waiting for events_origin_ts_idx"), "{s}");
+    let run = strata(&["bg", "run", t, "--database", &url]);
+    let r = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{r}");
+    assert!(
+        r.contains("stopped before `rooms_last_activity_ts_backfill`"),
+        "{r}"
+    );
+    assert!(
+        r.contains("main/delta/13/01_rooms_last_activity.sql"),
+        "{r}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'events_room_origin_ts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1, "the built-in index was built");
+}

@@ -35,6 +35,7 @@ use serde_json::Value as Json;
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
+use crate::migrate::now_ms;
 use crate::transaction::{CodeError, Transaction, Value};
 
 /// What one batch did.
@@ -173,6 +174,22 @@ impl BackgroundIndex {
         self
     }
 
+    /// The `CREATE INDEX` statement on an engine without concurrent builds (what the
+    /// checks run when they replay the history).
+    pub fn create_sql(&self) -> String {
+        format!(
+            "CREATE {}INDEX IF NOT EXISTS {} ON {} ({}){}",
+            if self.unique { "UNIQUE " } else { "" },
+            self.name,
+            self.table,
+            self.columns.join(", "),
+            self.where_clause
+                .as_ref()
+                .map(|w| format!(" WHERE {w}"))
+                .unwrap_or_default()
+        )
+    }
+
     fn build(&self, db: &mut dyn Driver) -> Result<(), CodeError> {
         let cols = self.columns.join(", ");
         if let (true, Some(key)) = (self.unique, &self.dedupe_keep_lowest) {
@@ -215,6 +232,77 @@ impl BackgroundIndex {
             ))?;
         }
         Ok(())
+    }
+}
+
+/// A built-in update described by the scheduling delta itself, in its `progress_json`, so
+/// that no application handler is needed (the generic `strata bg run` can run it, and the
+/// checks apply its effect when they replay the history):
+///
+/// ```sql
+/// INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering)
+/// VALUES ('events_ts_idx', '{"builtin": "index", "index": "events_ts", "table": "events",
+///         "columns": ["origin_server_ts"]}', NULL, 1201);
+/// ```
+///
+/// Keys of `"builtin": "index"`: `index`, `table`, `columns`, and optionally `unique`
+/// (bool), `where`, `replaces`, `dedupe_key`. `{"builtin": "noop"}` completes at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Builtin {
+    /// A background index.
+    Index(BackgroundIndex),
+    /// Nothing to do (a retired update).
+    Noop,
+}
+
+impl Builtin {
+    /// Reads a built-in description from a `progress_json` value; `None` when it is not one.
+    pub fn from_json(json: &Json) -> Option<Result<Builtin, String>> {
+        let kind = json.get("builtin")?;
+        Some(match kind.as_str() {
+            Some("noop") => Ok(Builtin::Noop),
+            Some("index") => {
+                let text = |k: &str| json.get(k).and_then(Json::as_str).map(str::to_string);
+                let (Some(name), Some(table)) = (text("index"), text("table")) else {
+                    return Some(Err(
+                        "a built-in index needs \"index\" and \"table\"".to_string()
+                    ));
+                };
+                let columns: Vec<String> = json
+                    .get("columns")
+                    .and_then(Json::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Json::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if columns.is_empty() {
+                    return Some(Err("a built-in index needs \"columns\"".to_string()));
+                }
+                Ok(Builtin::Index(BackgroundIndex {
+                    name,
+                    table,
+                    columns,
+                    unique: json.get("unique").and_then(Json::as_bool).unwrap_or(false),
+                    where_clause: text("where"),
+                    replaces: text("replaces"),
+                    dedupe_keep_lowest: text("dedupe_key"),
+                }))
+            }
+            _ => Err(format!(
+                "unknown built-in update {kind}: expected \"index\" or \"noop\""
+            )),
+        })
+    }
+
+    /// The built-in a queue row describes.
+    fn of(row: &UpdateRow) -> Option<Result<Builtin, String>> {
+        serde_json::from_str::<Json>(&row.progress)
+            .ok()
+            .as_ref()
+            .and_then(Builtin::from_json)
     }
 }
 
@@ -351,13 +439,6 @@ pub struct Runner<'h> {
     failures: u32,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 impl<'h> Runner<'h> {
     /// A runner with default options.
     pub fn new(handlers: &'h Handlers) -> Self {
@@ -378,7 +459,9 @@ impl<'h> Runner<'h> {
     pub fn missing_handlers(&self, db: &mut dyn Driver) -> Result<Vec<String>> {
         Ok(updates(db)?
             .into_iter()
-            .filter(|u| !u.completed && !self.handlers.contains(&u.name))
+            .filter(|u| {
+                !u.completed && !self.handlers.contains(&u.name) && Builtin::of(u).is_none()
+            })
             .map(|u| u.name)
             .collect())
     }
@@ -435,14 +518,23 @@ impl<'h> Runner<'h> {
         let Some(update) = self.next(db)? else {
             return Ok(None);
         };
-        let Some(handler) = self.handlers.map.get(&update.name) else {
-            return Err(Error::MissingHandlers(vec![update.name]));
-        };
         let size = self.batch_size();
         let started = Instant::now();
-        let outcome = match handler {
-            Handler::Batch(f) => run_batch_in_transaction(db, &update.name, size, f.as_ref()),
-            Handler::OneShot(f) => run_one_shot(db, &update.name, f.as_ref()),
+        let outcome = match (self.handlers.map.get(&update.name), Builtin::of(&update)) {
+            (Some(Handler::Batch(f)), _) => {
+                run_batch_in_transaction(db, &update.name, size, f.as_ref())
+            }
+            (Some(Handler::OneShot(f)), _) => run_one_shot(db, &update.name, f.as_ref()),
+            (None, Some(Ok(Builtin::Index(index)))) => {
+                run_one_shot(db, &update.name, &move |db: &mut dyn Driver| {
+                    index.build(db)
+                })
+            }
+            (None, Some(Ok(Builtin::Noop))) => {
+                run_one_shot(db, &update.name, &|_: &mut dyn Driver| Ok(()))
+            }
+            (None, Some(Err(e))) => Err(format!("`{}`: {e}", update.name).into()),
+            (None, None) => return Err(Error::MissingHandlers(vec![update.name])),
         };
         let duration = started.elapsed();
         match outcome {
@@ -521,8 +613,7 @@ fn run_batch_in_transaction(
     size: u64,
     f: &BatchFn,
 ) -> Result<Option<(u64, bool)>, CodeError> {
-    db.begin()?;
-    let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
+    crate::driver::in_transaction(db, |db| -> Result<Option<(u64, bool)>, CodeError> {
         // Re-read under the lock: another runner may have moved it on.
         db.lock_background_update(name)?;
         let rows = db.query(
@@ -556,17 +647,7 @@ fn run_batch_in_transaction(
                 Ok(Some((items, true)))
             }
         }
-    })();
-    match result {
-        Ok(r) => {
-            db.commit()?;
-            Ok(r)
-        }
-        Err(e) => {
-            db.rollback()?;
-            Err(e)
-        }
-    }
+    })
 }
 
 /// A one-shot update, holding the background lock (another runner skips it meanwhile).

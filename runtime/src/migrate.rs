@@ -214,7 +214,8 @@ impl Status {
     }
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch (what the bookkeeping records).
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -533,59 +534,44 @@ impl<'p> Migrator<'p> {
             });
         }
         db.lock()?;
-        let result = (|| {
-            db.begin()?;
-            let outcome = (|| {
-                self.ensure_bookkeeping(db)?;
-                let mut report = Report::default();
-                let engine = db.engine();
-                for store in self.stores()? {
-                    if let Some(row) = db.version(&store.name)? {
-                        return Err(Error::AlreadyManaged {
-                            store: store.name.to_string(),
-                            version: row.version,
-                        });
-                    }
-                    for d in store.deltas.iter().filter(|d| d.version <= version) {
-                        db.put_applied(&AppliedRow {
-                            store: store.name.to_string(),
-                            version: d.version,
-                            name: d.name.to_string(),
-                            engine: engine.name().to_string(),
-                            checksum: d.checksum(engine).to_string(),
-                            applied_at: now_ms(),
-                            duration_ms: 0,
-                        })?;
-                        report.applied.push((
-                            store.name.to_string(),
-                            d.version,
-                            d.name.to_string(),
-                        ));
-                    }
-                    db.put_version(&VersionRow {
+        let result = crate::driver::in_transaction(db, |db| {
+            self.ensure_bookkeeping(db)?;
+            let mut report = Report::default();
+            let engine = db.engine();
+            for store in self.stores()? {
+                if let Some(row) = db.version(&store.name)? {
+                    return Err(Error::AlreadyManaged {
                         store: store.name.to_string(),
-                        version,
-                        upgraded: true,
-                        snapshot_version: None,
-                        compat_version: self.plan.compat_version.min(version),
-                        plan_digest: None,
-                        tree_fingerprint: Some(self.plan.fingerprint.to_string()),
+                        version: row.version,
+                    });
+                }
+                for d in store.deltas.iter().filter(|d| d.version <= version) {
+                    db.put_applied(&AppliedRow {
+                        store: store.name.to_string(),
+                        version: d.version,
+                        name: d.name.to_string(),
+                        engine: engine.name().to_string(),
+                        checksum: d.checksum(engine).to_string(),
+                        applied_at: now_ms(),
+                        duration_ms: 0,
                     })?;
-                    report.after.push((store.name.to_string(), version));
+                    report
+                        .applied
+                        .push((store.name.to_string(), d.version, d.name.to_string()));
                 }
-                Ok(report)
-            })();
-            match outcome {
-                Ok(r) => {
-                    db.commit()?;
-                    Ok(r)
-                }
-                Err(e) => {
-                    db.rollback()?;
-                    Err(e)
-                }
+                db.put_version(&VersionRow {
+                    store: store.name.to_string(),
+                    version,
+                    upgraded: true,
+                    snapshot_version: None,
+                    compat_version: self.plan.compat_version.min(version),
+                    plan_digest: None,
+                    tree_fingerprint: Some(self.plan.fingerprint.to_string()),
+                })?;
+                report.after.push((store.name.to_string(), version));
             }
-        })();
+            Ok(report)
+        });
         let unlocked = db.unlock();
         let report = result?;
         unlocked?;

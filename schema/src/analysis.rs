@@ -29,6 +29,7 @@ use crate::parse::{ParsedFile, parse_file};
 use crate::position::Position;
 use crate::tree::{FileId, Script, ScriptKind, Store, Tree};
 use crate::validate::{self, SqliteValidator};
+use strata_runtime::background::Builtin;
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -518,15 +519,66 @@ impl<'t> Analyser<'t> {
                     .as_ref()
                     .is_some_and(|d| d.severity == Severity::Error);
             self.diagnostics.extend(found);
-            if let Some(ast) = &s.ast {
-                self.record_schedule(script, ast);
-            }
+            let builtins = match &s.ast {
+                Some(ast) => self.record_schedule(script, ast),
+                None => Vec::new(),
+            };
             if let Some(db) = db
                 && let Err(e) = db.execute(s.statement.sql(&source.text))
                 && !explained
             {
                 self.diagnostics
                     .push(exec_diagnostic(source, s, engine, &e));
+            }
+            // A built-in background update's effect is part of the history: a snapshot
+            // taken after it includes, say, its index.
+            for (name, builtin) in builtins {
+                match builtin {
+                    Ok(Builtin::Index(index)) => {
+                        let sql = index.create_sql();
+                        if let Some(db) = db
+                            && let Err(e) = db.execute(&sql)
+                        {
+                            let mut d = exec_diagnostic(source, s, engine, &e);
+                            d.message = format!(
+                                "built-in background index `{name}` cannot be built: {}",
+                                e.message
+                            );
+                            self.diagnostics.push(d);
+                        }
+                        if let (Some(m), Ok(stmts)) = (
+                            model.as_deref_mut(),
+                            sqlparser::parser::Parser::parse_sql(
+                                &sqlparser::dialect::SQLiteDialect {},
+                                &sql,
+                            ),
+                        ) {
+                            for st in &stmts {
+                                m.apply(st, &script.store, version);
+                            }
+                        }
+                    }
+                    Ok(Builtin::Noop) => {}
+                    Err(why) => {
+                        let lint = &lint::BAD_BUILTIN_UPDATE;
+                        let ctx = StatementContext {
+                            engine,
+                            file: source,
+                            stmt: s,
+                            store: &script.store,
+                            version,
+                            no_transaction,
+                            foreign_keys_off: fk_off,
+                            manifest: &tree.manifest,
+                            compat_version: tree.compat_version(),
+                            model: None,
+                            store_tables: &self.store_tables,
+                        };
+                        self.diagnostics.push(
+                            ctx.at_statement(lint, format!("background update `{name}`: {why}")),
+                        );
+                    }
+                }
             }
             if let Some(m) = model.as_deref_mut() {
                 match &s.ast {
@@ -595,19 +647,28 @@ impl<'t> Analyser<'t> {
     }
 
     /// Recognises `INSERT INTO strata_background_updates (...) VALUES (...)`.
-    fn record_schedule(&mut self, script: &Script, stmt: &ast::Statement) {
+    /// Records the updates an `INSERT INTO strata_background_updates` schedules; returns the
+    /// built-in ones (`"builtin"` in `progress_json`) by name, whose effect the replay applies.
+    fn record_schedule(
+        &mut self,
+        script: &Script,
+        stmt: &ast::Statement,
+    ) -> Vec<(String, Result<Builtin, String>)> {
+        let mut builtins = Vec::new();
         let ast::Statement::Insert(ins) = stmt else {
-            return;
+            return builtins;
         };
         let ast::TableObject::TableName(n) = &ins.table else {
-            return;
+            return builtins;
         };
         if object_name(n) != "strata_background_updates" {
-            return;
+            return builtins;
         }
-        let Some(source) = &ins.source else { return };
+        let Some(source) = &ins.source else {
+            return builtins;
+        };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
-            return;
+            return builtins;
         };
         let cols: Vec<String> = ins
             .columns
@@ -631,6 +692,17 @@ impl<'t> Analyser<'t> {
             let Some(name) = text(get("update_name")) else {
                 continue;
             };
+            if let Some(progress) = text(get("progress_json")) {
+                match serde_json::from_str::<serde_json::Value>(&progress) {
+                    Ok(json) => {
+                        if let Some(b) = Builtin::from_json(&json) {
+                            builtins.push((name.clone(), b));
+                        }
+                    }
+                    Err(e) => builtins
+                        .push((name.clone(), Err(format!("progress_json is not JSON: {e}")))),
+                }
+            }
             if !self
                 .scheduled_seen
                 .insert((script.store.clone(), script.version, name.clone()))
@@ -649,10 +721,68 @@ impl<'t> Analyser<'t> {
                 name,
             });
         }
+        builtins
     }
 
-    /// A `depends_on` naming an update the tree never schedules is an error.
+    /// The file of the delta that schedules `s`.
+    fn scheduling_file(&self, s: &ScheduledUpdate) -> String {
+        self.all_stores()
+            .filter(|st| st.name == s.store)
+            .flat_map(|st| st.deltas.iter())
+            .find(|d| d.version == s.version && d.name == s.delta)
+            .and_then(|d| match &d.kind {
+                ScriptKind::Sql(b) => b.values().next().copied(),
+                ScriptKind::Code { file, .. } => Some(*file),
+            })
+            .map(|f| self.tree.files[f].path.clone())
+            .unwrap_or_default()
+    }
+
+    /// A `depends_on` naming an update the tree never schedules, or a cycle, is an error.
     fn check_scheduled_dependencies(&mut self) {
+        let deps: BTreeMap<&str, Option<&str>> = self
+            .scheduled
+            .iter()
+            .map(|s| (s.name.as_str(), s.depends_on.as_deref()))
+            .collect();
+        let mut cycles: Vec<(ScheduledUpdate, Vec<String>)> = Vec::new();
+        for s in &self.scheduled {
+            // Follow the chain; a cycle brings us back to where we started.
+            let mut seen = vec![s.name.clone()];
+            let mut at = s.depends_on.as_deref();
+            while let Some(next) = at {
+                if next == s.name {
+                    let mut members = seen.clone();
+                    members.sort();
+                    if !cycles.iter().any(|(_, m)| *m == members) {
+                        cycles.push((s.clone(), members));
+                    }
+                    break;
+                }
+                if seen.iter().any(|x| x == next) {
+                    break; // a cycle further along, reported from its own members
+                }
+                seen.push(next.to_string());
+                at = deps.get(next).copied().flatten();
+            }
+        }
+        for (s, members) in cycles {
+            let file = self.scheduling_file(&s);
+            self.diagnostics.push(
+                Diagnostic::new(
+                    &lint::BACKGROUND_CYCLE,
+                    format!(
+                        "background updates {} depend on each other in a cycle",
+                        members
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .at(&file, 0..0, Position { line: 1, column: 1 }),
+            );
+        }
         let names: BTreeSet<&str> = self.scheduled.iter().map(|s| s.name.as_str()).collect();
         let mut found = Vec::new();
         for s in &self.scheduled {
@@ -663,17 +793,7 @@ impl<'t> Analyser<'t> {
             }
         }
         for (s, dep) in found {
-            let file = self
-                .all_stores()
-                .filter(|st| st.name == s.store)
-                .flat_map(|st| st.deltas.iter())
-                .find(|d| d.version == s.version && d.name == s.delta)
-                .and_then(|d| match &d.kind {
-                    ScriptKind::Sql(b) => b.values().next().copied(),
-                    ScriptKind::Code { file, .. } => Some(*file),
-                })
-                .map(|f| self.tree.files[f].path.clone())
-                .unwrap_or_default();
+            let file = self.scheduling_file(&s);
             self.diagnostics.push(
                 Diagnostic::new(
                     &lint::UNKNOWN_DEPENDENCY,

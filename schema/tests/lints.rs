@@ -496,6 +496,23 @@ fn g306_wrong_store_and_g307_unknown_dependency() {
         wrong[1].message
     );
     assert!(codes(&d).contains(&"G307"), "{d:#?}");
+    let schedule = |name: &str, dep: &str| {
+        format!(
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('{name}', '{{}}', '{dep}', 100);"
+        )
+    };
+    let (a, b) = (schedule("a", "b"), schedule("b", "a"));
+    let d = check(&[
+        ("delta/1/01_a.sql", a.as_str()),
+        ("delta/1/02_b.sql", b.as_str()),
+    ]);
+    let cycles: Vec<_> = d.iter().filter(|d| d.lint.code == "G308").collect();
+    assert_eq!(cycles.len(), 1, "{d:#?}");
+    assert!(
+        cycles[0].message.contains("`a`, `b`"),
+        "{}",
+        cycles[0].message
+    );
 }
 
 #[test]
@@ -713,4 +730,39 @@ fn p212_postgres_too_new() {
     let d = fires("P212", "", "01_x.sql.postgres", sql);
     assert!(d.message.contains("PostgreSQL 15"), "{}", d.message);
     silent("P212", "min_postgres = 15", "01_x.sql.postgres", sql);
+}
+
+#[test]
+fn builtin_background_index_is_part_of_the_replayed_history() {
+    let schedule = "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('t_a_idx', '{\"builtin\": \"index\", \"index\": \"t_a\", \"table\": \"t\", \"columns\": [\"a\"]}', NULL, 201);";
+    let base = [
+        ("delta/1/01_t.sql", "CREATE TABLE t (a BIGINT);"),
+        ("delta/2/01_t_a.sql", schedule),
+    ];
+    // A snapshot at 2 includes the index the background update builds.
+    let mut with_index = base.to_vec();
+    with_index.push((
+        "full_schemas/2/01.sql",
+        "CREATE TABLE t (a BIGINT);\nCREATE INDEX t_a ON t (a);",
+    ));
+    let d = check(&with_index);
+    assert!(d.is_empty(), "{d:#?}");
+    let mut without = base.to_vec();
+    without.push(("full_schemas/2/01.sql", "CREATE TABLE t (a BIGINT);"));
+    let d = check(&without);
+    let drift = d.iter().find(|d| d.lint.code == "X003").expect("drift");
+    assert!(
+        drift
+            .notes
+            .iter()
+            .any(|n| n.contains("index t_a: only in the deltas")),
+        "{drift:#?}"
+    );
+    // A built-in whose description is incomplete.
+    let bad = "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('x', '{\"builtin\": \"index\"}', NULL, 201);";
+    let d = check(&[
+        ("delta/1/01_t.sql", "CREATE TABLE t (a BIGINT);"),
+        ("delta/2/01_x.sql", bad),
+    ]);
+    assert!(codes(&d).contains(&"G309"), "{d:#?}");
 }

@@ -114,3 +114,21 @@ pub trait Driver: crate::transaction::Transaction {
         Ok(false)
     }
 }
+
+/// Runs `f` in a transaction: committed when it succeeds, rolled back when it fails.
+pub(crate) fn in_transaction<T, E: From<DriverError>>(
+    db: &mut dyn Driver,
+    f: impl FnOnce(&mut dyn Driver) -> Result<T, E>,
+) -> Result<T, E> {
+    db.begin()?;
+    match f(db) {
+        Ok(value) => {
+            db.commit()?;
+            Ok(value)
+        }
+        Err(e) => {
+            db.rollback()?;
+            Err(e)
+        }
+    }
+}

@@ -270,6 +270,14 @@ lints! {
         summary: "a scheduled background update `depends_on` an update the tree never schedules"
         help: Some("fix the name in `depends_on`, or schedule that update in an earlier delta"),
         bad: "INSERT INTO strata_background_updates (update_name, depends_on) VALUES ('b', 'typo');", good: "INSERT INTO strata_background_updates (update_name, depends_on) VALUES ('b', 'a');";
+    BACKGROUND_CYCLE = "G308" "background-dependency-cycle" Error
+        summary: "scheduled background updates depend on each other in a cycle (none could ever run)"
+        help: Some("break the cycle: one of them must not depend on the others"),
+        bad: "('a' depends on 'b') and ('b' depends on 'a')", good: "('b' depends on 'a'), 'a' depends on nothing";
+    BAD_BUILTIN_UPDATE = "G309" "bad-builtin-update" Error
+        summary: "a scheduled update's `progress_json` describes a built-in update strata cannot read"
+        help: Some("write it as {\"builtin\": \"index\", \"index\": ..., \"table\": ..., \"columns\": [...]} or {\"builtin\": \"noop\"}"),
+        bad: "INSERT INTO strata_background_updates (update_name, progress_json) VALUES ('i', '{\"builtin\": \"index\"}');", good: "INSERT INTO strata_background_updates (update_name, progress_json) VALUES ('i', '{\"builtin\": \"index\", \"index\": \"t_a\", \"table\": \"t\", \"columns\": [\"a\"]}');";
 }
 
 /// Looks a lint up by code (`S107`) or name (`sqlite-truncate`).
