@@ -462,3 +462,81 @@ pub fn bg_run(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, Stri
     .map_err(|e| (ExitCode::from(1), e))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `strata new NAME`: the next delta file in the current version's folder.
+pub fn new_delta(
+    dir: &Path,
+    name: &str,
+    engine: Option<Engine>,
+    store: Option<&str>,
+) -> Result<ExitCode, (ExitCode, String)> {
+    let fail = |m: String| (ExitCode::from(2), m);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(fail(format!(
+            "delta name `{name}` must be letters, digits and `_` (it becomes part of the file name)"
+        )));
+    }
+    let tree = strata_schema::Tree::load(dir).map_err(|e| fail(e.to_string()))?;
+    let single = dir.join("delta").is_dir() || dir.join("full_schemas").is_dir();
+    let store_dir = if single {
+        if let Some(s) = store.filter(|s| *s != tree.manifest.store) {
+            return Err(fail(format!(
+                "this tree has a single store, `{}`, not `{s}`",
+                tree.manifest.store
+            )));
+        }
+        dir.to_path_buf()
+    } else {
+        let names: Vec<&str> = tree
+            .stores
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(tree.common.as_ref().map(|c| c.name.as_str()))
+            .collect();
+        match store {
+            Some(s) if names.contains(&s) => dir.join(s),
+            Some(s) => {
+                return Err(fail(format!(
+                    "no store `{s}` in this tree (stores: {})",
+                    names.join(", ")
+                )));
+            }
+            None => {
+                return Err(fail(format!(
+                    "this tree has several stores: pass --store (one of {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    };
+    let version = tree.target_version().unwrap_or(1).max(1);
+    let folder = store_dir.join("delta").join(version.to_string());
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| fail(format!("cannot create `{}`: {e}", folder.display())))?;
+    // Next number after the highest `NN_` prefix in the folder, across common and stores.
+    let mut highest = 0;
+    for s in tree.stores.iter().chain(tree.common.as_ref()) {
+        for d in s.deltas.iter().filter(|d| d.version == version) {
+            if let Some(n) = d.name.split('_').next().and_then(|p| p.parse::<u32>().ok()) {
+                highest = highest.max(n);
+            }
+        }
+    }
+    let suffix = match engine {
+        None => "sql".to_string(),
+        Some(e) => format!("sql.{}", e.name()),
+    };
+    let file = folder.join(format!("{:02}_{name}.{suffix}", highest + 1));
+    if file.exists() {
+        return Err(fail(format!("`{}` already exists", file.display())));
+    }
+    let header = format!(
+        "-- Delta {version}/{:02}_{name}{}: describe what it changes and why.\n-- Deltas in a version run in file-name order; this one runs last so far.\n",
+        highest + 1,
+        engine.map(|e| format!(" ({e} only)")).unwrap_or_default()
+    );
+    std::fs::write(&file, header)
+        .map_err(|e| fail(format!("cannot write `{}`: {e}", file.display())))?;
+    println!("{}", file.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -79,6 +79,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Create the next delta file in the current version's folder, with a header comment.
+    #[command(
+        after_help = "Examples:\n  strata new add_user_email schema\n  strata new rebuild_rooms schema --engine sqlite --store main"
+    )]
+    New {
+        /// The delta's name (letters, digits, `_`).
+        name: String,
+        #[command(flatten)]
+        tree: TreeArg,
+        /// Create an engine-only file (`.sql.sqlite` / `.sql.postgres`).
+        #[arg(long, value_enum)]
+        engine: Option<SingleEngine>,
+        /// The store (trees with several stores).
+        #[arg(long)]
+        store: Option<String>,
+    },
     /// Background updates: `status` lists them, `run` runs the built-in ones to completion.
     #[command(subcommand)]
     Bg(BgCommand),
@@ -218,6 +234,20 @@ fn main() -> ExitCode {
         Command::Status { tree, db, format } => {
             commands::status(&tree.dir, &db.targets(), format == Format::Json)
         }
+        Command::New {
+            name,
+            tree,
+            engine,
+            store,
+        } => commands::new_delta(
+            &tree.dir,
+            &name,
+            engine.map(|e| match e {
+                SingleEngine::Sqlite => strata_runtime::Engine::Sqlite,
+                SingleEngine::Postgres => strata_runtime::Engine::Postgres,
+            }),
+            store.as_deref(),
+        ),
         Command::Bg(BgCommand::Status { tree, db }) => {
             commands::bg_status(&tree.dir, &db.targets())
         }

@@ -245,3 +245,38 @@ fn bg_status_and_run_builtin_updates_then_stop_before_application_handlers() {
         .unwrap();
     assert_eq!(index, 1, "the built-in index was built");
 }
+
+#[test]
+fn new_creates_the_next_delta_in_the_current_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (p, sql) in [
+        ("main/delta/3/01_a.sql", "CREATE TABLE a (x BIGINT);"),
+        ("state/delta/3/02_b.sql", "CREATE TABLE b (x BIGINT);"),
+    ] {
+        std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+        std::fs::write(root.join(p), sql).unwrap();
+    }
+    let r = root.to_str().unwrap();
+    let ambiguous = strata(&["new", "add_c", r]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(
+        text(&ambiguous).contains("pass --store"),
+        "{}",
+        text(&ambiguous)
+    );
+    let out = strata(&["new", "add_c", r, "--store", "main", "--engine", "sqlite"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // 02 is taken in version 3 (by state): names must not collide within a version.
+    let created = root.join("main/delta/3/03_add_c.sql.sqlite");
+    assert!(created.exists(), "{}", text(&out));
+    assert!(
+        std::fs::read_to_string(&created)
+            .unwrap()
+            .starts_with("-- Delta 3/03_add_c (sqlite only)")
+    );
+    // The new file keeps the tree clean.
+    assert!(strata(&["check", r]).status.success());
+    let bad = strata(&["new", "no spaces", r, "--store", "main"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
