@@ -560,22 +560,14 @@ impl<'t> Analyser<'t> {
                     }
                     Ok(Builtin::Noop) => {}
                     Err(why) => {
-                        let lint = &lint::BAD_BUILTIN_UPDATE;
-                        let ctx = StatementContext {
-                            engine,
-                            file: source,
-                            stmt: s,
-                            store: &script.store,
-                            version,
-                            no_transaction,
-                            foreign_keys_off: fk_off,
-                            manifest: &tree.manifest,
-                            compat_version: tree.compat_version(),
-                            model: None,
-                            store_tables: &self.store_tables,
-                        };
+                        let at = s.statement.sql_span.start;
                         self.diagnostics.push(
-                            ctx.at_statement(lint, format!("background update `{name}`: {why}")),
+                            Diagnostic::new(
+                                &lint::BAD_BUILTIN_UPDATE,
+                                format!("background update `{name}`: {why}"),
+                            )
+                            .at(&source.path, at..at, s.statement.start)
+                            .engine(engine),
                         );
                     }
                 }
