@@ -188,11 +188,8 @@ impl Model {
                 for tc in &ct.constraints {
                     table.add_constraint(tc);
                 }
-                if ct.columns.is_empty()
-                    && let Some(q) = &ct.query
-                {
+                if ct.columns.is_empty() && ct.query.is_some() {
                     // CREATE TABLE ... AS SELECT: columns unknown to the model.
-                    let _ = q;
                     self.uncertain = true;
                 }
                 self.tables.insert(name, table);

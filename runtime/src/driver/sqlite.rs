@@ -29,7 +29,7 @@ impl<'c> SqliteDriver<'c> {
         Ok(SqliteDriver { conn })
     }
 
-    /// Wraps `conn` with the busy timeout it already has.
+    /// Wraps `conn`, waiting up to `timeout` for the write lock held by another migrator.
     pub fn with_busy_timeout(
         conn: &'c mut Connection,
         timeout: std::time::Duration,
