@@ -326,3 +326,290 @@ fn builtin_updates_described_by_the_delta_need_no_handler() -> TestResult {
     assert_eq!(index.len(), 1);
     Ok(())
 }
+
+/// The remaining-items estimate of `a`: rows after the saved `last_id`.
+fn handlers_with_estimate() -> Handlers {
+    handlers_touching_all().remaining("a", |tx, progress| {
+        let last = progress["last_id"].as_i64().unwrap_or(0);
+        let rows = tx.query(
+            "SELECT count(*) FROM items WHERE id > $1",
+            &[Value::Integer(last)],
+        )?;
+        Ok(match rows[0][0] {
+            Value::Integer(n) => n as u64,
+            _ => 0,
+        })
+    })
+}
+
+fn migrated_file(items: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bg.db");
+    let (_t, plan) = backfill_tree(items);
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    Migrator::new(&plan)
+        .apply(&mut SqliteDriver::new(&mut conn).unwrap())
+        .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn progress_reports_count_down_to_completion_with_an_eta() -> TestResult {
+    let (_d, path) = migrated_file(100);
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let handlers = handlers_with_estimate();
+    let reports =
+        Runner::with_options(&handlers, small_batches()).run_until_done(&mut db, |_| {})?;
+    let a: Vec<_> = reports.iter().filter(|r| r.update == "a").collect();
+    assert!(a.len() > 10, "{} batches", a.len());
+    // Done counts up, remaining counts down, and they always add up to the 100 items.
+    for r in &a {
+        assert_eq!(r.done + r.remaining.unwrap(), 100, "{r:?}");
+        assert!(r.eta.is_some(), "{r:?}");
+    }
+    let last = a.last().unwrap();
+    assert!(last.completed);
+    assert_eq!(
+        (last.done, last.remaining, last.eta),
+        (100, Some(0), Some(std::time::Duration::ZERO))
+    );
+    // Without an estimate: counts and rate, no ETA.
+    let b = reports.iter().find(|r| r.update == "b").unwrap();
+    assert_eq!(
+        (b.remaining, b.eta),
+        (Some(0), Some(std::time::Duration::ZERO))
+    );
+    Ok(())
+}
+
+#[test]
+fn worker_thread_stops_on_request_and_a_new_one_resumes() -> TestResult {
+    use std::sync::Arc;
+    use strata::background::{BackgroundWorker, WorkerExit};
+    let (_d, path) = migrated_file(300);
+    let handlers = Arc::new(handlers_with_estimate());
+    let paced = RunnerOptions {
+        pause: std::time::Duration::from_millis(20),
+        ..small_batches()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = BackgroundWorker::spawn(
+        SqliteDriver::owned(rusqlite::Connection::open(&path)?)?,
+        handlers.clone(),
+        paced.clone(),
+        move |r| {
+            let _ = tx.send(r.clone());
+        },
+    );
+    // Let a few batches commit, then stop from another handle.
+    for _ in 0..3 {
+        rx.recv()?;
+    }
+    worker.stop_handle().stop();
+    assert_eq!(worker.join()?, WorkerExit::Stopped);
+    let done_before: u64 = rx.try_iter().map(|r| r.items).sum::<u64>() + 3 * 7;
+    {
+        let mut conn = rusqlite::Connection::open(&path)?;
+        let mut db = SqliteDriver::new(&mut conn)?;
+        let counts = touched_counts(&mut db);
+        assert!(counts.iter().all(|&c| c <= 1), "nothing done twice");
+        let done = counts.iter().filter(|&&c| c == 1).count() as u64;
+        assert!(
+            done >= done_before && done < 300,
+            "{done} of 300 done when stopped"
+        );
+        assert!(!background::has_completed(&mut db, "a")?);
+    }
+    // A new worker resumes after the last committed batch and finishes.
+    let worker = BackgroundWorker::spawn(
+        SqliteDriver::owned(rusqlite::Connection::open(&path)?)?,
+        handlers,
+        RunnerOptions {
+            pause: std::time::Duration::ZERO,
+            ..paced
+        },
+        |_| {},
+    );
+    assert_eq!(worker.join()?, WorkerExit::Completed);
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    assert_eq!(touched_counts(&mut db), vec![1; 300]);
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
+
+#[test]
+fn a_worker_without_every_handler_ends_naming_the_missing_ones() -> TestResult {
+    use std::sync::Arc;
+    use strata::background::BackgroundWorker;
+    let (_d, path) = migrated_file(5);
+    let worker = BackgroundWorker::spawn(
+        SqliteDriver::owned(rusqlite::Connection::open(&path)?)?,
+        Arc::new(Handlers::new().batch("a", touch)),
+        RunnerOptions::default(),
+        |_| {},
+    );
+    let err = worker.join().unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingHandlers(n) if n == &["b", "c"]),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_waiting_gate_times_out_naming_the_update_then_passes_once_it_completed() -> TestResult {
+    use std::time::Duration;
+    let (_d, path) = migrated_file(20);
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let err = background::wait_completed(
+        &mut db,
+        &["b"],
+        Duration::from_millis(5),
+        Duration::from_millis(30),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::BackgroundUpdatesPending(n) if n == &["b"]),
+        "{err}"
+    );
+    let worker = strata::background::BackgroundWorker::spawn(
+        SqliteDriver::owned(rusqlite::Connection::open(&path)?)?,
+        std::sync::Arc::new(handlers_touching_all()),
+        small_batches(),
+        |_| {},
+    );
+    background::wait_completed(
+        &mut db,
+        &["a", "b"],
+        Duration::from_millis(5),
+        Duration::from_secs(60),
+    )?;
+    assert!(background::has_completed(&mut db, "b")?);
+    worker.join()?;
+    let unknown = background::wait_completed(
+        &mut db,
+        &["nope"],
+        Duration::from_millis(5),
+        Duration::from_secs(1),
+    );
+    assert!(matches!(unknown, Err(Error::UnknownBackgroundUpdate(_))));
+    Ok(())
+}
+
+// --- One update at a time across processes -------------------------------------------------
+
+const CHILD_BG_SQLITE: &str = "STRATA_TEST_CHILD_BG_SQLITE";
+const CHILD_BG_POSTGRES: &str = "STRATA_TEST_CHILD_BG_POSTGRES";
+const CHILD_BG_LOG: &str = "STRATA_TEST_CHILD_BG_LOG";
+
+/// `touch`, writing `start` and `end` lines around its work to a log file shared by the
+/// processes (appends are atomic): overlapping batches would interleave them.
+fn logged_handlers() -> Handlers {
+    use std::io::Write;
+    let log = std::env::var(CHILD_BG_LOG).unwrap_or_default();
+    let line = move |what: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&log)
+            .unwrap();
+        writeln!(f, "{what} {}", std::process::id()).unwrap();
+    };
+    Handlers::new()
+        .batch("a", move |tx, p, n| {
+            line("start");
+            let r = touch(tx, p, n);
+            // Widen the window a concurrent batch would need.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            line("end");
+            r
+        })
+        .noop("b")
+        .noop("c")
+}
+
+/// The entry point of the child processes: runs the background updates of the database
+/// the parent names. Run directly (no such variable), it has nothing to do.
+#[test]
+fn child_background_runner_entry_point() {
+    let handlers = logged_handlers();
+    if let Ok(path) = std::env::var(CHILD_BG_SQLITE) {
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        let mut db = SqliteDriver::new(&mut conn).unwrap();
+        Runner::with_options(&handlers, small_batches())
+            .run_until_done(&mut db, |_| {})
+            .unwrap();
+    }
+    if let Ok(url) = std::env::var(CHILD_BG_POSTGRES) {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut db = PostgresDriver::new(&mut client);
+        Runner::with_options(&handlers, small_batches())
+            .run_until_done(&mut db, |_| {})
+            .unwrap();
+    }
+}
+
+/// Runs 4 child runners and checks the log: batches never overlapped.
+fn run_background_children(var: &str, value: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("batches.log");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "child_background_runner_entry_point",
+                    "--test-threads=1",
+                ])
+                .env(var, value)
+                .env(CHILD_BG_LOG, &log)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success(), "a child runner failed");
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    assert!(lines.len() >= 2 * (200 / 7), "{} lines", lines.len());
+    for pair in lines.chunks(2) {
+        assert_eq!(pair[0].0, "start", "{text}");
+        assert_eq!(
+            pair[1],
+            ("end", pair[0].1),
+            "a batch overlapped another:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn runner_processes_on_one_sqlite_file_run_one_batch_at_a_time() -> TestResult {
+    let (_d, path) = migrated_file(200);
+    run_background_children(CHILD_BG_SQLITE, path.to_str().unwrap());
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    assert_eq!(touched_counts(&mut db), vec![1; 200]);
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
+
+#[test]
+fn runner_processes_on_one_postgres_database_run_one_batch_at_a_time() -> TestResult {
+    let Some(pg) = PostgresTestDb::empty("runner_processes_on_postgres") else {
+        return Ok(());
+    };
+    let (_t, plan) = backfill_tree(200);
+    Migrator::new(&plan).apply(&mut PostgresDriver::new(&mut pg.client()))?;
+    run_background_children(CHILD_BG_POSTGRES, &pg.url);
+    let mut client = pg.client();
+    let mut db = PostgresDriver::new(&mut client);
+    assert_eq!(touched_counts(&mut db), vec![1; 200]);
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}

@@ -56,6 +56,7 @@ pub enum Batch {
 }
 
 type BatchFn = dyn Fn(&mut dyn Transaction, &Json, u64) -> Result<Batch, CodeError> + Send + Sync;
+type RemainingFn = dyn Fn(&mut dyn Transaction, &Json) -> Result<u64, CodeError> + Send + Sync;
 type OneShotFn = dyn Fn(&mut dyn Driver) -> Result<(), CodeError> + Send + Sync;
 
 /// How an update runs.
@@ -71,6 +72,7 @@ pub enum Handler {
 #[derive(Default)]
 pub struct Handlers {
     map: BTreeMap<String, Handler>,
+    remaining: BTreeMap<String, Box<RemainingFn>>,
 }
 
 impl Handlers {
@@ -110,6 +112,29 @@ impl Handlers {
     /// An update a later release retired: completes at once.
     pub fn noop(self, name: &str) -> Self {
         self.batch(name, |_, _, _| Ok(Batch::Done { items: 0 }))
+    }
+
+    /// How many items the update `name` still has to do, given its saved progress: the
+    /// runner asks once when it starts the update, then counts down, and reports the
+    /// estimated remaining time ([`BatchReport::eta`]). Optional; without it there is no ETA.
+    ///
+    /// ```
+    /// # use strata_runtime::background::Handlers;
+    /// # use strata_runtime::Value;
+    /// let handlers = Handlers::new().remaining("users_fill_lower_name", |tx, progress| {
+    ///     let last = progress["last_id"].as_i64().unwrap_or(0);
+    ///     let rows = tx.query("SELECT count(*) FROM users WHERE id > $1", &[Value::Integer(last)])?;
+    ///     Ok(match rows[0][0] { Value::Integer(n) => n as u64, _ => 0 })
+    /// });
+    /// # let _ = handlers;
+    /// ```
+    pub fn remaining(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut dyn Transaction, &Json) -> Result<u64, CodeError> + Send + Sync + 'static,
+    ) -> Self {
+        self.remaining.insert(name.to_string(), Box::new(f));
+        self
     }
 
     /// Whether a handler is registered for `name`.
@@ -319,6 +344,9 @@ pub struct RunnerOptions {
     pub pause: Duration,
     /// Failures in a row that stop the runner with the error (default 5).
     pub max_failures: u32,
+    /// How often to look again while another runner (thread or process) holds the update
+    /// that is next (default 500 ms).
+    pub idle_poll: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -329,11 +357,12 @@ impl Default for RunnerOptions {
             min_batch: 1,
             pause: Duration::ZERO,
             max_failures: 5,
+            idle_poll: Duration::from_millis(500),
         }
     }
 }
 
-/// One batch's outcome, for callers and `tracing`.
+/// One batch's outcome: the progress event for callers and `tracing` (target `strata`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchReport {
     /// The update.
@@ -348,6 +377,19 @@ pub struct BatchReport {
     pub completed: bool,
     /// Items per millisecond, moving average.
     pub rate: f64,
+    /// Items this runner has done on this update so far, this batch included.
+    pub done: u64,
+    /// Items left, when the handler registered an estimate ([`Handlers::remaining`]).
+    pub remaining: Option<u64>,
+    /// Estimated time to finish the update (`remaining / rate`, pauses excluded).
+    pub eta: Option<Duration>,
+}
+
+impl BatchReport {
+    /// Items per second (from the moving average).
+    pub fn items_per_second(&self) -> f64 {
+        self.rate * 1000.0
+    }
 }
 
 /// A row of the queue.
@@ -437,6 +479,14 @@ pub struct Runner<'h> {
     /// Items per millisecond, exponential moving average.
     rate: Option<f64>,
     failures: u32,
+    /// The update this runner worked on last, with its count and remaining estimate.
+    current: Option<Current>,
+}
+
+struct Current {
+    update: String,
+    done: u64,
+    remaining: Option<u64>,
 }
 
 impl<'h> Runner<'h> {
@@ -452,6 +502,7 @@ impl<'h> Runner<'h> {
             options,
             rate: None,
             failures: 0,
+            current: None,
         }
     }
 
@@ -518,6 +569,28 @@ impl<'h> Runner<'h> {
         let Some(update) = self.next(db)? else {
             return Ok(None);
         };
+        if self.current.as_ref().map(|c| &c.update) != Some(&update.name) {
+            self.rate = None; // another update: another kind of item
+            let remaining = match self.handlers.remaining.get(&update.name) {
+                Some(estimate) => {
+                    let progress = serde_json::from_str(&update.progress)
+                        .unwrap_or(Json::Object(Default::default()));
+                    match estimate(db, &progress) {
+                        Ok(n) => Some(n),
+                        Err(e) => {
+                            tracing::warn!(target: "strata", update = %update.name, error = %e, "could not estimate the items left");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            self.current = Some(Current {
+                update: update.name.clone(),
+                done: 0,
+                remaining,
+            });
+        }
         let size = self.batch_size();
         let started = Instant::now();
         let outcome = match (self.handlers.map.get(&update.name), Builtin::of(&update)) {
@@ -549,16 +622,39 @@ impl<'h> Runner<'h> {
                         Some(old) => 0.7 * old + 0.3 * measured,
                     });
                 }
+                let rate = self.rate.unwrap_or(0.0);
+                let current = self.current.as_mut().expect("set above");
+                current.done += items;
+                if let Some(r) = current.remaining.as_mut() {
+                    *r = r.saturating_sub(items);
+                }
+                let remaining = if completed {
+                    Some(0)
+                } else {
+                    current.remaining
+                };
+                let eta = match remaining {
+                    Some(0) => Some(Duration::ZERO),
+                    Some(n) if rate > 0.0 => {
+                        Some(Duration::from_secs_f64(n as f64 / rate / 1000.0))
+                    }
+                    _ => None,
+                };
                 let report = BatchReport {
                     update: update.name,
                     items,
                     batch_size: size,
                     duration,
                     completed,
-                    rate: self.rate.unwrap_or(0.0),
+                    rate,
+                    done: current.done,
+                    remaining,
+                    eta,
                 };
                 tracing::info!(target: "strata", update = %report.update, items, batch_size = size,
-                    duration_ms = ms as u64, completed, "background update batch");
+                    duration_ms = ms as u64, done = report.done, remaining = ?report.remaining,
+                    eta_s = ?report.eta.map(|d| d.as_secs()), items_per_s = report.items_per_second() as u64,
+                    completed, "background update batch");
                 Ok(Some(report))
             }
             Err(e) => {
@@ -580,7 +676,8 @@ impl<'h> Runner<'h> {
         }
     }
 
-    /// Runs batches until nothing is runnable (tests, the CLI), pausing between batches.
+    /// Runs batches until every update completed (tests, the CLI), pausing between batches.
+    /// While another runner holds the next update, it waits (polling every `idle_poll`).
     /// A failing batch is retried; `max_failures` in a row stop with the error.
     pub fn run_until_done(
         &mut self,
@@ -588,19 +685,192 @@ impl<'h> Runner<'h> {
         mut on_batch: impl FnMut(&BatchReport),
     ) -> Result<Vec<BatchReport>> {
         let mut reports = Vec::new();
+        self.run_loop(db, &Stop::default(), |r| {
+            on_batch(r);
+            reports.push(r.clone());
+        })?;
+        Ok(reports)
+    }
+
+    /// The loop of [`run_until_done`](Self::run_until_done) and of the worker thread:
+    /// returns `Ok(true)` when everything completed, `Ok(false)` when stopped.
+    fn run_loop(
+        &mut self,
+        db: &mut dyn Driver,
+        stop: &Stop,
+        mut on_batch: impl FnMut(&BatchReport),
+    ) -> Result<bool> {
         loop {
-            match self.run_batch(db) {
+            if stop.is_stopped() {
+                return Ok(false);
+            }
+            let wait = match self.run_batch(db) {
                 Ok(Some(r)) => {
                     on_batch(&r);
-                    reports.push(r);
+                    self.options.pause
                 }
-                Ok(None) => return Ok(reports),
-                Err(Error::BackgroundBatchFailed { .. }) => {}
+                Ok(None) if all_completed(db)? => return Ok(true),
+                // Another runner holds the next update: look again later.
+                Ok(None) => self.options.idle_poll,
+                Err(Error::BackgroundBatchFailed { .. }) => self.options.pause,
                 Err(e) => return Err(e),
+            };
+            if !wait.is_zero() && stop.sleep(wait) {
+                return Ok(false);
             }
-            if !self.options.pause.is_zero() {
-                std::thread::sleep(self.options.pause);
+        }
+    }
+}
+
+/// The stop signal of a [`BackgroundWorker`]: a flag and a condition variable, so that a
+/// worker sleeping between batches wakes at once.
+#[derive(Default)]
+struct Stop {
+    stopped: std::sync::Mutex<bool>,
+    wake: std::sync::Condvar,
+}
+
+impl Stop {
+    fn is_stopped(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stop(&self) {
+        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.wake.notify_all();
+    }
+
+    /// Sleeps up to `d`; `true` when stopped meanwhile.
+    fn sleep(&self, d: Duration) -> bool {
+        let guard = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, d, |stopped| !*stopped)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard
+    }
+}
+
+/// Asks a [`BackgroundWorker`] to stop; cheap to clone and to send to other threads (a
+/// signal handler, a shutdown hook).
+#[derive(Clone)]
+pub struct StopHandle(std::sync::Arc<Stop>);
+
+impl StopHandle {
+    /// Asks the worker to stop after the batch in progress (whose work and progress commit
+    /// together, so nothing is lost); a worker pausing between batches stops at once.
+    pub fn stop(&self) {
+        self.0.stop();
+    }
+}
+
+/// How a [`BackgroundWorker`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerExit {
+    /// Every scheduled update completed.
+    Completed,
+    /// Stopped through its [`StopHandle`] before the end.
+    Stopped,
+}
+
+/// Background updates on a thread of their own, after start-up: batches with pauses until
+/// every update completed or [`stop`](Self::stop) is called. The driver moves to the thread,
+/// so it owns its connection ([`SqliteDriver::owned`](crate::driver::sqlite::SqliteDriver::owned),
+/// `PostgresDriver::owned`).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use strata_runtime::background::{BackgroundWorker, Handlers, RunnerOptions, WorkerExit};
+/// use strata_runtime::driver::sqlite::SqliteDriver;
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("app.db");
+/// # { let mut c = rusqlite::Connection::open(&path)?;
+/// #   strata_runtime::Migrator::new(&strata_runtime::Migrations::EMPTY).apply(&mut SqliteDriver::new(&mut c)?)?; }
+/// let driver = SqliteDriver::owned(rusqlite::Connection::open(&path)?)?;
+/// let worker = BackgroundWorker::spawn(driver, Arc::new(Handlers::new()), RunnerOptions::default(),
+///     |report| println!("{}: {} done, eta {:?}", report.update, report.done, report.eta));
+/// let stop = worker.stop_handle(); // e.g. for a shutdown hook
+/// # let _ = stop;
+/// assert_eq!(worker.join()?, WorkerExit::Completed); // or worker.stop()?
+/// # Ok(()) }
+/// ```
+pub struct BackgroundWorker {
+    stop: StopHandle,
+    thread: std::thread::JoinHandle<Result<WorkerExit>>,
+}
+
+impl BackgroundWorker {
+    /// Starts the thread. It first checks that every unfinished update has a handler (the
+    /// thread ends with [`Error::MissingHandlers`] otherwise), then runs batches, calling
+    /// `on_batch` with each report.
+    pub fn spawn<D>(
+        mut db: D,
+        handlers: std::sync::Arc<Handlers>,
+        options: RunnerOptions,
+        mut on_batch: impl FnMut(&BatchReport) + Send + 'static,
+    ) -> BackgroundWorker
+    where
+        D: Driver + Send + 'static,
+    {
+        let stop = StopHandle(std::sync::Arc::new(Stop::default()));
+        let signal = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("strata-background".to_string())
+            .spawn(move || {
+                let mut runner = Runner::with_options(&handlers, options);
+                runner.check(&mut db)?;
+                match runner.run_loop(&mut db, &signal.0, &mut on_batch)? {
+                    true => Ok(WorkerExit::Completed),
+                    false => Ok(WorkerExit::Stopped),
+                }
+            })
+            .expect("the OS creates a thread");
+        BackgroundWorker { stop, thread }
+    }
+
+    /// A handle that stops the worker from elsewhere.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Stops after the batch in progress and waits for the thread.
+    pub fn stop(self) -> Result<WorkerExit> {
+        self.stop.stop();
+        self.join()
+    }
+
+    /// Waits for the thread to end (all updates completed, stopped, or failed).
+    pub fn join(self) -> Result<WorkerExit> {
+        match self.thread.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// The start-up gate that waits: polls until every update in `needed` completed (while a
+/// worker runs them), or fails after `timeout` with [`Error::BackgroundUpdatesPending`]
+/// naming those still pending. An unknown name is an error at once.
+pub fn wait_completed(
+    db: &mut dyn Transaction,
+    needed: &[&str],
+    poll: Duration,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match require_completed(db, needed) {
+            Err(Error::BackgroundUpdatesPending(_)) if Instant::now() < deadline => {
+                std::thread::sleep(poll.min(deadline.saturating_duration_since(Instant::now())));
             }
+            other => return other,
         }
     }
 }
@@ -650,12 +920,45 @@ fn run_batch_in_transaction(
     })
 }
 
-/// A one-shot update, holding the background lock (another runner skips it meanwhile).
+/// A one-shot update. On SQLite it runs in one `BEGIN IMMEDIATE` transaction with its
+/// completion (atomic, and one writer at a time across processes; a runner that finds the
+/// database busy leaves it to the other). On PostgreSQL it runs outside a transaction (for
+/// `CREATE INDEX CONCURRENTLY`) holding the background advisory lock, which another runner
+/// then skips.
 fn run_one_shot(
     db: &mut dyn Driver,
     name: &str,
     f: &OneShotFn,
 ) -> Result<Option<(u64, bool)>, CodeError> {
+    if !db.supports_concurrent_index() {
+        if let Err(e) = db.begin() {
+            if e.code.as_deref() == Some("DatabaseBusy") {
+                return Ok(None);
+            }
+            return Err(e.into());
+        }
+        let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
+            if has_completed(db, name)? {
+                return Ok(None);
+            }
+            f(db)?;
+            db.execute(
+                "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
+                &[Value::Integer(now_ms()), Value::Text(name.to_string())],
+            )?;
+            Ok(Some((1, true)))
+        })();
+        return match result {
+            Ok(r) => {
+                db.commit()?;
+                Ok(r)
+            }
+            Err(e) => {
+                db.rollback()?;
+                Err(e)
+            }
+        };
+    }
     if !db.try_lock_background()? {
         return Ok(None);
     }

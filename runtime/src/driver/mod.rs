@@ -115,6 +115,36 @@ pub trait Driver: crate::transaction::Transaction {
     }
 }
 
+/// A connection a driver either borrows (the common case: the application keeps its
+/// connection) or owns (a driver moved to a background thread, see
+/// [`BackgroundWorker`](crate::background::BackgroundWorker)).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) enum Conn<'c, C> {
+    Borrowed(&'c mut C),
+    Owned(Box<C>),
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl<C> std::ops::Deref for Conn<'_, C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        match self {
+            Conn::Borrowed(c) => c,
+            Conn::Owned(c) => c,
+        }
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl<C> std::ops::DerefMut for Conn<'_, C> {
+    fn deref_mut(&mut self) -> &mut C {
+        match self {
+            Conn::Borrowed(c) => c,
+            Conn::Owned(c) => c,
+        }
+    }
+}
+
 /// Runs `f` in a transaction: committed when it succeeds, rolled back when it fails.
 pub(crate) fn in_transaction<T, E: From<DriverError>>(
     db: &mut dyn Driver,

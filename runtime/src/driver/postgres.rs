@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::{AppliedRow, Driver, VersionRow};
+use super::{AppliedRow, Conn, Driver, VersionRow};
 use crate::engine::Engine;
 use crate::error::DriverError;
 use crate::transaction::{Transaction, Value};
@@ -61,7 +61,7 @@ pub const BACKGROUND_LOCK_KEY: i64 = 0x7374_7261_7461_0002;
 
 /// A [`Driver`] over a `postgres::Client`.
 pub struct PostgresDriver<'c> {
-    client: &'c mut Client,
+    client: Conn<'c, Client>,
     lock_timeout: Option<Duration>,
     statement_timeout: Option<Duration>,
 }
@@ -70,7 +70,17 @@ impl<'c> PostgresDriver<'c> {
     /// Wraps `client`. No lock or statement timeout is set unless asked for.
     pub fn new(client: &'c mut Client) -> Self {
         PostgresDriver {
-            client,
+            client: Conn::Borrowed(client),
+            lock_timeout: None,
+            statement_timeout: None,
+        }
+    }
+
+    /// Takes ownership of `client`, for a driver that moves to another thread, such as a
+    /// [`BackgroundWorker`](crate::background::BackgroundWorker)'s.
+    pub fn owned(client: Client) -> PostgresDriver<'static> {
+        PostgresDriver {
+            client: Conn::Owned(Box::new(client)),
             lock_timeout: None,
             statement_timeout: None,
         }

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AppliedRow, Driver, VersionRow};
+use super::{AppliedRow, Conn, Driver, VersionRow};
 use crate::engine::Engine;
 use crate::error::DriverError;
 use crate::transaction::{Transaction, Value};
@@ -17,16 +17,33 @@ use crate::transaction::{Transaction, Value};
 /// # Ok(()) }
 /// ```
 pub struct SqliteDriver<'c> {
-    conn: &'c mut Connection,
+    conn: Conn<'c, Connection>,
 }
 
 impl<'c> SqliteDriver<'c> {
     /// Wraps `conn`, setting a 5 s busy timeout so that concurrent migrators wait for the
     /// write lock instead of failing.
     pub fn new(conn: &'c mut Connection) -> Result<Self, DriverError> {
+        Self::with_busy_timeout(conn, std::time::Duration::from_secs(5))
+    }
+
+    /// Takes ownership of `conn` (5 s busy timeout), for a driver that moves to another
+    /// thread, such as a [`BackgroundWorker`](crate::background::BackgroundWorker)'s.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let conn = rusqlite::Connection::open_in_memory()?;
+    /// let driver: strata_runtime::driver::sqlite::SqliteDriver<'static> =
+    ///     strata_runtime::driver::sqlite::SqliteDriver::owned(conn)?;
+    /// # drop(driver);
+    /// # Ok(()) }
+    /// ```
+    pub fn owned(conn: Connection) -> Result<SqliteDriver<'static>, DriverError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
-        Ok(SqliteDriver { conn })
+        Ok(SqliteDriver {
+            conn: Conn::Owned(Box::new(conn)),
+        })
     }
 
     /// Wraps `conn`, waiting up to `timeout` for the write lock held by another migrator.
@@ -35,7 +52,9 @@ impl<'c> SqliteDriver<'c> {
         timeout: std::time::Duration,
     ) -> Result<Self, DriverError> {
         conn.busy_timeout(timeout).map_err(err)?;
-        Ok(SqliteDriver { conn })
+        Ok(SqliteDriver {
+            conn: Conn::Borrowed(conn),
+        })
     }
 }
 
