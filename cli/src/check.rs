@@ -16,6 +16,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let options = CheckOptions {
         engines: engines.clone(),
         execute: true,
+        capture: None,
     };
     let mut report = strata_schema::check(&args.dir, &options).map_err(|e| e.to_string())?;
     let wants_pg = engines

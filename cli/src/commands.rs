@@ -1,14 +1,17 @@
-//! `migrate`, `status`, `plan` and `baseline`: the runtime over a tree loaded from disk.
+//! `migrate`, `status`, `plan`, `baseline`, `bg` and `new`: the runtime over a plan, loaded
+//! from a tree on disk (generic binary) or compiled in (embedded form).
 
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use strata_runtime::background::{BatchReport, Handlers, Runner};
 use strata_runtime::script::sql_script;
 use strata_runtime::{Engine, Event, Migrations, Migrator, Options, Step};
 use strata_schema::CheckOptions;
 
+use crate::Context;
 use crate::db::{Connection, Targets, Url, redact};
 
 /// Loads and checks the tree; on errors prints them and fails (exit 1).
@@ -41,11 +44,11 @@ fn each_database<T>(
 }
 
 pub fn migrate(
-    dir: &Path,
+    plan: &Migrations,
     targets: &Targets,
     to: Option<u32>,
+    _ctx: &Context<'_>,
 ) -> Result<ExitCode, (ExitCode, String)> {
-    let plan = load(dir)?;
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::hidden();
@@ -92,13 +95,13 @@ pub fn migrate(
             eprintln!("[{index}/{total}] {line}");
         }
     };
-    let reports = each_database(&plan, targets, |url, conn, stores| {
+    let reports = each_database(plan, targets, |url, conn, stores| {
         let options = Options {
             to_version: to,
             stores: Some(stores),
             ..Options::default()
         };
-        let migrator = Migrator::with_options(&plan, options).on_event(&observer);
+        let migrator = Migrator::with_options(plan, options).on_event(&observer);
         conn.with_driver(|db| migrator.apply(db))
             .map_err(|e| e.to_string())?
             .map(|r| (redact(url), r))
@@ -137,14 +140,17 @@ pub fn migrate(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn status(dir: &Path, targets: &Targets, json: bool) -> Result<ExitCode, (ExitCode, String)> {
-    let plan = load(dir)?;
-    let statuses = each_database(&plan, targets, |url, conn, stores| {
+pub fn status(
+    plan: &Migrations,
+    targets: &Targets,
+    json: bool,
+) -> Result<ExitCode, (ExitCode, String)> {
+    let statuses = each_database(plan, targets, |url, conn, stores| {
         let options = Options {
             stores: Some(stores),
             ..Options::default()
         };
-        conn.with_driver(|db| Migrator::with_options(&plan, options).status(db))
+        conn.with_driver(|db| Migrator::with_options(plan, options).status(db))
             .map_err(|e| e.to_string())?
             .map(|s| (redact(url), s))
             .map_err(|e| e.to_string())
@@ -224,17 +230,16 @@ pub fn status(dir: &Path, targets: &Targets, json: bool) -> Result<ExitCode, (Ex
 }
 
 pub fn plan(
-    dir: &Path,
+    plan: &Migrations,
     targets: &Targets,
     sql: bool,
     engine: Option<Engine>,
 ) -> Result<ExitCode, (ExitCode, String)> {
-    let plan = load(dir)?;
     let show = |title: &str, steps: &[Step<'_>], engine: Engine| -> Result<(), String> {
         if sql {
             print!(
                 "{}",
-                sql_script(&plan, steps, engine).map_err(|e| e.to_string())?
+                sql_script(plan, steps, engine).map_err(|e| e.to_string())?
             );
             return Ok(());
         }
@@ -274,14 +279,14 @@ pub fn plan(
     if targets.default.is_none() && targets.per_store.is_empty() {
         // Offline: what a fresh database of the engine would get.
         let engine = engine.unwrap_or(plan.engines[0]);
-        let steps = Migrator::new(&plan)
+        let steps = Migrator::new(plan)
             .fresh_steps(engine)
             .map_err(|e| (ExitCode::from(1), e.to_string()))?;
         show(&format!("a fresh {engine} database"), &steps, engine)
             .map_err(|e| (ExitCode::from(1), e))?;
         return Ok(ExitCode::SUCCESS);
     }
-    each_database(&plan, targets, |url, conn, stores| {
+    each_database(plan, targets, |url, conn, stores| {
         let options = Options {
             stores: Some(stores),
             ..Options::default()
@@ -290,7 +295,7 @@ pub fn plan(
             Url::Sqlite(_) => Engine::Sqlite,
             Url::Postgres(_) => Engine::Postgres,
         };
-        let migrator = Migrator::with_options(&plan, options);
+        let migrator = Migrator::with_options(plan, options);
         let steps = conn
             .with_driver(|db| migrator.plan_steps(db))
             .map_err(|e| e.to_string())?
@@ -302,18 +307,17 @@ pub fn plan(
 }
 
 pub fn baseline(
-    dir: &Path,
+    plan: &Migrations,
     targets: &Targets,
     version: u32,
 ) -> Result<ExitCode, (ExitCode, String)> {
-    let plan = load(dir)?;
-    each_database(&plan, targets, |url, conn, stores| {
+    each_database(plan, targets, |url, conn, stores| {
         let options = Options {
             stores: Some(stores),
             ..Options::default()
         };
         let report = conn
-            .with_driver(|db| Migrator::with_options(&plan, options).baseline(db, version))
+            .with_driver(|db| Migrator::with_options(plan, options).baseline(db, version))
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         println!(
@@ -347,11 +351,10 @@ fn scheduled_in(plan: &Migrations, update: &str) -> String {
         .unwrap_or_else(|| "a delta".to_string())
 }
 
-pub fn bg_status(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, String)> {
+pub fn bg_status(plan: &Migrations, targets: &Targets) -> Result<ExitCode, (ExitCode, String)> {
     use strata_runtime::background::{self, Builtin};
-    let plan = load(dir)?;
     let mut pending = false;
-    each_database(&plan, targets, |url, conn, _stores| {
+    each_database(plan, targets, |url, conn, _stores| {
         let rows = conn
             .with_driver(|db| background::updates(db))
             .map_err(|e| e.to_string())?
@@ -393,69 +396,128 @@ pub fn bg_status(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, S
     })
 }
 
-pub fn bg_run(dir: &Path, targets: &Targets) -> Result<ExitCode, (ExitCode, String)> {
-    use strata_runtime::background::{Handlers, Runner};
-    let plan = load(dir)?;
-    let handlers = Handlers::new();
+/// The progress bar of one update: a bar when the handler estimates the items left, a
+/// spinner otherwise; plain lines when stderr is not a terminal.
+struct UpdateProgress {
+    update: String,
+    bar: indicatif::ProgressBar,
+}
+
+impl UpdateProgress {
+    fn new(update: &str, terminal: bool) -> Self {
+        let bar = if terminal {
+            indicatif::ProgressBar::new_spinner()
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        UpdateProgress {
+            update: update.to_string(),
+            bar,
+        }
+    }
+
+    fn show(&self, b: &BatchReport, url: &str, terminal: bool) {
+        let eta = b
+            .eta
+            .filter(|_| !b.completed)
+            .map(|d| format!(", ETA {:.1?}", d))
+            .unwrap_or_default();
+        let msg = format!(
+            "{}: {} item(s){}, {:.0} items/s{eta}{}",
+            self.update,
+            b.done,
+            b.remaining
+                .filter(|_| !b.completed)
+                .map(|r| format!(" of {}", b.done + r))
+                .unwrap_or_default(),
+            b.items_per_second(),
+            if b.completed { ", completed" } else { "" }
+        );
+        if !terminal {
+            eprintln!("{url}: {msg}");
+            return;
+        }
+        match b.remaining {
+            Some(r) if !b.completed || b.done > 0 => {
+                self.bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                        .expect("static template"),
+                );
+                self.bar.set_length(b.done + r);
+                self.bar.set_position(b.done);
+            }
+            _ => self.bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .expect("static template"),
+            ),
+        }
+        self.bar.set_message(msg);
+        self.bar.tick();
+    }
+}
+
+pub fn bg_run(
+    plan: &Migrations,
+    targets: &Targets,
+    handlers: &Handlers,
+    ctx: &Context<'_>,
+) -> Result<ExitCode, (ExitCode, String)> {
     let terminal = std::io::stderr().is_terminal();
-    each_database(&plan, targets, |url, conn, _stores| {
+    each_database(plan, targets, |url, conn, _stores| {
         let url = redact(url);
         let result = conn
             .with_driver(|db| {
-                let mut runner = Runner::new(&handlers);
-                let mut bar: Option<(String, indicatif::ProgressBar, u64)> = None;
+                let mut runner = Runner::new(handlers);
+                if ctx.app.is_some() {
+                    // The application's start-up check: every update has its handler.
+                    runner.check(db)?;
+                }
+                let mut bar: Option<UpdateProgress> = None;
                 let outcome = runner.run_until_done(db, |b| {
-                    let fresh = bar.as_ref().is_none_or(|(n, _, _)| *n != b.update);
-                    if fresh {
-                        if let Some((_, old, _)) = bar.take() {
-                            old.finish();
+                    if bar.as_ref().is_none_or(|p| p.update != b.update) {
+                        if let Some(old) = bar.take() {
+                            old.bar.finish();
                         }
-                        let pb = if terminal {
-                            indicatif::ProgressBar::new_spinner().with_style(
-                                indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                                    .expect("static template"),
-                            )
-                        } else {
-                            indicatif::ProgressBar::hidden()
-                        };
-                        bar = Some((b.update.clone(), pb, 0));
+                        bar = Some(UpdateProgress::new(&b.update, terminal));
                     }
-                    if let Some((name, pb, items)) = bar.as_mut() {
-                        *items += b.items;
-                        let msg = format!(
-                            "{name}: {items} items, {:.1} items/ms{}",
-                            b.rate,
-                            if b.completed { ", completed" } else { "" }
-                        );
-                        if terminal {
-                            pb.set_message(msg);
-                            pb.tick();
-                        } else {
-                            eprintln!("{url}: {msg}");
-                        }
+                    if let Some(p) = &bar {
+                        p.show(b, &url, terminal);
                     }
                 });
-                if let Some((_, pb, _)) = bar {
-                    pb.finish();
+                if let Some(p) = bar {
+                    p.bar.finish();
                 }
                 outcome
             })
             .map_err(|e| e.to_string())?;
         match result {
             Ok(reports) => {
-                println!("{url}: {} batch(es), all background updates completed", reports.len());
+                println!(
+                    "{url}: {} batch(es), all background updates completed",
+                    reports.len()
+                );
                 Ok(())
             }
-            Err(strata_runtime::Error::MissingHandlers(names)) => Err(format!(
-                "{url}: stopped before {}: {} an application handler; run {} from your application (strata::background::Runner with its Handlers)",
-                names
+            Err(strata_runtime::Error::MissingHandlers(names)) => {
+                let list = names
                     .iter()
-                    .map(|n| format!("`{n}` (scheduled in {})", scheduled_in(&plan, n)))
+                    .map(|n| format!("`{n}` (scheduled in {})", scheduled_in(plan, n)))
                     .collect::<Vec<_>>()
-                    .join(", "),
-                if names.len() == 1 { "it needs" } else { "they need" },
-                if names.len() == 1 { "it" } else { "them" },
-            )),
+                    .join(", ");
+                let (needs, them) = if names.len() == 1 {
+                    ("it needs", "it")
+                } else {
+                    ("they need", "them")
+                };
+                Err(match ctx.app {
+                    None => format!(
+                        "{url}: stopped before {list}: {needs} an application handler; run {them} with your application's embedded command line (`strata::cli::Embedded` with its Handlers, e.g. `cargo run --example chat -- bg run`) or its own strata::background::Runner"
+                    ),
+                    Some(app) => format!(
+                        "{url}: no handler for {list}: {app} registers none under that name; add it to the Handlers given to strata::cli::Embedded"
+                    ),
+                })
+            }
             Err(e) => Err(format!("{url}: {e}")),
         }
     })

@@ -38,6 +38,9 @@ pub struct CheckOptions {
     pub engines: Option<Vec<Engine>>,
     /// Execute the history on an in-memory SQLite (default `true`).
     pub execute: bool,
+    /// Keep the SQLite schema each store's replay has at this version (with `execute`), for
+    /// `strata dump` ([`Analysis::captured`]).
+    pub capture: Option<u32>,
 }
 
 impl Default for CheckOptions {
@@ -45,6 +48,7 @@ impl Default for CheckOptions {
         CheckOptions {
             engines: None,
             execute: true,
+            capture: None,
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct Analysis {
     /// The schema each store has at the end of its history, per engine (`common`'s tables
     /// included, owned by `common`).
     pub final_models: BTreeMap<(String, Engine), Model>,
+    /// With [`CheckOptions::capture`]: per store, the SQLite replay at that version.
+    pub captured: BTreeMap<String, Result<validate::Captured, String>>,
 }
 
 impl Analysis {
@@ -130,6 +136,8 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
         scheduled_seen: HashSet::new(),
         store_tables: BTreeMap::new(),
         final_models: BTreeMap::new(),
+        capture: options.capture,
+        captured: BTreeMap::new(),
     };
     a.parse_all();
     a.collect_store_tables();
@@ -146,6 +154,7 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
         parsed: a.parsed,
         scheduled_updates: a.scheduled,
         final_models: a.final_models,
+        captured: a.captured,
     })
 }
 
@@ -183,6 +192,8 @@ struct Analyser<'t> {
     scheduled_seen: HashSet<(String, u32, String)>,
     store_tables: BTreeMap<String, BTreeSet<String>>,
     final_models: BTreeMap<(String, Engine), Model>,
+    capture: Option<u32>,
+    captured: BTreeMap<String, Result<validate::Captured, String>>,
 }
 
 /// One script in a store's history, in order.
@@ -351,6 +362,12 @@ impl<'t> Analyser<'t> {
         let mut db = new_db()?;
         let mut model = Model::with_bookkeeping();
         let mut replay_start = None;
+        // `strata dump`: the replay's schema when it reaches the version asked for.
+        let capture = self.capture.filter(|_| engine == Engine::Sqlite && execute);
+        let mut captured: Option<Result<validate::Captured, String>> = None;
+        let take = |db: &Option<SqliteValidator>, model: &Model| -> Result<validate::Captured> {
+            db.as_ref().expect("capture implies execute").capture(model)
+        };
         if let Some(v) = start {
             // 1. Deltas below the oldest snapshot. Try them from an empty database first: when
             //    they run cleanly and create every table the snapshot has, the history starts
@@ -359,7 +376,19 @@ impl<'t> Analyser<'t> {
             //    statement by statement only.
             let mark = self.diagnostics.len();
             for step in &old {
+                if let Some(n) = capture
+                    && captured.is_none()
+                    && step.script.version > n
+                {
+                    captured = Some(Ok(take(&db, &model)?));
+                }
                 self.run_step(step, engine, Some(&mut model), db.as_ref())?;
+            }
+            if let Some(n) = capture
+                && captured.is_none()
+                && n <= v
+            {
+                captured = Some(Ok(take(&db, &model)?));
             }
             let trial = self.diagnostics.split_off(mark);
             let snapshot_tables = self.snapshot_tables(store, v, engine);
@@ -380,6 +409,14 @@ impl<'t> Analyser<'t> {
                     self.run_step(&step, engine, Some(&mut model), db.as_ref())?;
                 }
                 replay_start = Some(v);
+                captured = match capture {
+                    Some(n) if n < v => Some(Err(format!(
+                        "the history of `{}` before snapshot {v} cannot be replayed from an empty database, so version {n} cannot be rebuilt; dump version {v} or later",
+                        store.name
+                    ))),
+                    Some(n) if n == v => Some(Ok(take(&db, &model)?)),
+                    _ => None,
+                };
             }
         }
         let later = h.later_snapshots;
@@ -392,10 +429,27 @@ impl<'t> Analyser<'t> {
                 self.check_snapshot(store, engine, snap, db.as_ref())?;
                 pending_snapshots.next();
             }
+            if let Some(n) = capture
+                && captured.is_none()
+                && step.script.version > n
+            {
+                captured = Some(Ok(take(&db, &model)?));
+            }
             self.run_step(step, engine, Some(&mut model), db.as_ref())?;
         }
         for snap in pending_snapshots {
             self.check_snapshot(store, engine, snap, db.as_ref())?;
+        }
+        if let Some(n) = capture {
+            let newest = self.tree.target_version().unwrap_or(0);
+            let result = match captured {
+                Some(c) => c,
+                None if n <= newest => Ok(take(&db, &model)?),
+                None => Err(format!(
+                    "version {n} is beyond the tree's newest version, {newest}"
+                )),
+            };
+            self.captured.insert(store.name.clone(), result);
         }
         self.final_models
             .insert((store.name.clone(), engine), model);

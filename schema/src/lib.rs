@@ -34,6 +34,7 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod position;
+pub mod snapshot;
 pub mod split;
 pub mod tree;
 pub mod validate;

@@ -99,6 +99,111 @@ impl SqliteValidator {
     pub fn dump(&self) -> Result<SchemaDump> {
         dump(&self.conn).map_err(Error::Validation)
     }
+
+    /// The schema objects and rows as they stand (strata's own left out), with the owner of
+    /// each from `model`: what `strata dump` writes.
+    pub fn capture(&self, model: &crate::model::Model) -> Result<Captured> {
+        capture(&self.conn, model).map_err(Error::Validation)
+    }
+}
+
+/// A schema object of a replayed database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlObject {
+    /// `table`, `index`, `view` or `trigger`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The store whose scripts created it (`common` for shared objects).
+    pub owner: String,
+    /// Its `CREATE` statement as SQLite keeps it.
+    pub sql: String,
+}
+
+/// The schema and rows of a replayed database at one version (see [`SqliteValidator::capture`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// Objects in creation order.
+    pub objects: Vec<SqlObject>,
+    /// Rows of each table that has any, as `INSERT` statements in a stable order.
+    pub rows: BTreeMap<String, Vec<String>>,
+    /// The drift-comparison dump of the same database.
+    pub dump: SchemaDump,
+}
+
+fn capture(conn: &Connection, model: &crate::model::Model) -> rusqlite::Result<Captured> {
+    let owner_of_table = |t: &str| model.tables.get(&t.to_lowercase()).map(|t| t.owner.clone());
+    let raw: Vec<(String, String, String, Option<String>)> = conn
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema \
+             WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'strata_%' ORDER BY rowid",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut objects = Vec::new();
+    let mut rows = BTreeMap::new();
+    for (kind, name, table, sql) in raw {
+        // Automatic indexes of UNIQUE / PRIMARY KEY constraints have no SQL.
+        let Some(sql) = sql else { continue };
+        let owner = match kind.as_str() {
+            "view" => model
+                .views
+                .get(&name.to_lowercase())
+                .and_then(|v| {
+                    v.identifiers
+                        .iter()
+                        .find_map(|i| owner_of_table(i).filter(|o| o != "strata"))
+                })
+                .unwrap_or_default(),
+            _ => owner_of_table(&table).unwrap_or_default(),
+        };
+        if kind == "table" {
+            let inserts = table_rows(conn, &name)?;
+            if !inserts.is_empty() {
+                rows.insert(name.clone(), inserts);
+            }
+        }
+        objects.push(SqlObject {
+            kind,
+            name,
+            owner,
+            sql,
+        });
+    }
+    Ok(Captured {
+        objects,
+        rows,
+        dump: dump(conn)?,
+    })
+}
+
+/// The rows of `table` as `INSERT` statements, ordered by every column (stable whatever the
+/// insertion order), values written by SQLite's own `quote()`.
+fn table_rows(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let quoted = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let columns: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{}') ORDER BY cid",
+            table.replace('\'', "''")
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let values = columns
+        .iter()
+        .map(|c| format!("quote({})", quoted(c)))
+        .collect::<Vec<_>>()
+        .join(" || ', ' || ");
+    let order = columns
+        .iter()
+        .map(|c| quoted(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = columns.join(", ");
+    let sql = format!("SELECT {values} FROM {} ORDER BY {order}", quoted(table));
+    let mut stmt = conn.prepare(&sql)?;
+    stmt.query_map([], |r| r.get::<_, String>(0))?
+        .map(|v| v.map(|v| format!("INSERT INTO {table} ({names}) VALUES ({v});")))
+        .collect()
 }
 
 fn exec_error(e: rusqlite::Error) -> ExecError {
@@ -138,6 +243,22 @@ fn normalise_sql(sql: &str) -> String {
     }
 }
 
+/// A column default as compared: keyword literals in one case (`false` = `FALSE`).
+fn normalise_default(d: &str) -> String {
+    const KEYWORDS: [&str; 6] = [
+        "TRUE",
+        "FALSE",
+        "NULL",
+        "CURRENT_TIMESTAMP",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+    ];
+    match KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(d.trim())) {
+        Some(k) => k.to_string(),
+        None => d.to_string(),
+    }
+}
+
 fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
     let mut out = SchemaDump::new();
     let objects: Vec<(String, String, String, Option<String>)> = conn
@@ -167,7 +288,8 @@ fn dump(conn: &Connection) -> rusqlite::Result<SchemaDump> {
                         "column {n} {}{}{}{}{}",
                         t.to_uppercase(),
                         if nn != 0 { " NOT NULL" } else { "" },
-                        d.map(|d| format!(" DEFAULT {d}")).unwrap_or_default(),
+                        d.map(|d| format!(" DEFAULT {}", normalise_default(&d)))
+                            .unwrap_or_default(),
                         if pk != 0 {
                             format!(" PRIMARY KEY #{pk}")
                         } else {
