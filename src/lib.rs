@@ -21,3 +21,16 @@ pub use strata_macros::include_migrations;
 pub use strata_runtime as runtime;
 pub use strata_runtime::*;
 pub use strata_schema as schema;
+
+/// The `strata` commands embedded in an application's own binary, over its compiled-in plan
+/// and background-update handlers (feature `cli`, default). See [`cli::Embedded`].
+///
+/// ```no_run
+/// static MIGRATIONS: strata::Migrations = strata::Migrations::EMPTY; // include_migrations!(...)
+///
+/// fn main() -> std::process::ExitCode {
+///     strata::cli::run(&MIGRATIONS, strata::background::Handlers::new())
+/// }
+/// ```
+#[cfg(feature = "cli")]
+pub use strata_cli as cli;

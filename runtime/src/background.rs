@@ -481,6 +481,8 @@ pub struct Runner<'h> {
     failures: u32,
     /// The update this runner worked on last, with its count and remaining estimate.
     current: Option<Current>,
+    /// The size of the last measured batch.
+    last_size: Option<u64>,
 }
 
 struct Current {
@@ -503,6 +505,7 @@ impl<'h> Runner<'h> {
             rate: None,
             failures: 0,
             current: None,
+            last_size: None,
         }
     }
 
@@ -527,12 +530,19 @@ impl<'h> Runner<'h> {
         }
     }
 
-    /// The next batch size: target duration x measured rate, never below the minimum.
+    /// The next batch size: target duration x measured rate (a moving average), at most
+    /// four times the last batch, never below the minimum.
     pub fn batch_size(&self) -> u64 {
         match self.rate {
             None => self.options.initial_batch,
-            Some(rate) => ((self.options.target.as_secs_f64() * 1000.0 * rate) as u64)
-                .max(self.options.min_batch),
+            Some(rate) => {
+                let ideal = (self.options.target.as_secs_f64() * 1000.0 * rate) as u64;
+                let capped = match self.last_size {
+                    Some(last) => ideal.min(last.saturating_mul(4)),
+                    None => ideal,
+                };
+                capped.max(self.options.min_batch)
+            }
         }
     }
 
@@ -571,6 +581,7 @@ impl<'h> Runner<'h> {
         };
         if self.current.as_ref().map(|c| &c.update) != Some(&update.name) {
             self.rate = None; // another update: another kind of item
+            self.last_size = None;
             let remaining = match self.handlers.remaining.get(&update.name) {
                 Some(estimate) => {
                     let progress = serde_json::from_str(&update.progress)
@@ -617,10 +628,15 @@ impl<'h> Runner<'h> {
                 let ms = duration.as_secs_f64() * 1000.0;
                 if items > 0 && ms > 0.0 {
                     let measured = items as f64 / ms;
+                    // Asymmetric moving average: slow batches pull the rate down fast (a
+                    // database under load gets smaller batches at once), fast ones raise it
+                    // more gently; the next batch also grows at most 4x (see `batch_size`).
                     self.rate = Some(match self.rate {
                         None => measured,
+                        Some(old) if measured < old => 0.5 * old + 0.5 * measured,
                         Some(old) => 0.7 * old + 0.3 * measured,
                     });
+                    self.last_size = Some(size);
                 }
                 let rate = self.rate.unwrap_or(0.0);
                 let current = self.current.as_mut().expect("set above");
