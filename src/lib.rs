@@ -12,8 +12,13 @@
 //! let plan = plan.ok_or_else(|| report.render())?;
 //! let mut conn = rusqlite::Connection::open_in_memory()?;
 //! let mut db = strata::driver::sqlite::SqliteDriver::new(&mut conn)?;
-//! let done = strata::Migrator::new(&plan).apply(&mut db)?;
+//! let up_to_14 = strata::Options { to_version: Some(14), ..Default::default() };
+//! let done = strata::Migrator::with_options(&plan, up_to_14).apply(&mut db)?;
 //! assert_eq!(done.snapshots.len(), 3); // common, main and state load snapshot 10
+//! // Version 15 has a code delta: a plan loaded from disk has no function for it, only
+//! // `include_migrations!` compiles it in.
+//! let err = strata::Migrator::new(&plan).apply(&mut db).unwrap_err();
+//! assert!(matches!(err, strata::Error::CodeDeltaUnavailable { version: 15, .. }));
 //! # Ok(()) }
 //! ```
 

@@ -33,7 +33,14 @@ fn embedded_plan_migrates_a_database() -> Result<(), Box<dyn std::error::Error>>
         [],
         |r| r.get(0),
     )?;
-    assert_eq!(version, 14);
+    assert_eq!(version, 15);
+    // The code delta of version 15 ran from its compiled-in function.
+    let applied: i64 = conn.query_row(
+        "SELECT count(*) FROM strata_applied_deltas WHERE name = '02_displayname_whitespace'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(applied, 1);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{plan, tree};
+use common::tree;
 use strata::driver::postgres::PostgresDriver;
 use strata::testing::PostgresTestDb;
 use strata::{Error, Migrations, Migrator, Report};
@@ -20,11 +20,11 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
     let Some(db) = PostgresTestDb::empty("example_tree_fresh_then_up_to_date") else {
         return Ok(());
     };
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let report = apply(&db, &plan)?;
     assert_eq!(report.snapshots.len(), 3);
     assert!(
-        report.after.iter().all(|(_, v)| *v == 14),
+        report.after.iter().all(|(_, v)| *v == 15),
         "{:?}",
         report.after
     );
@@ -32,7 +32,7 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
     let n: i64 = client
         .query_one("SELECT count(*) FROM strata_background_updates", &[])?
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     let trigger: i64 = client
         .query_one(
             "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal",
@@ -49,7 +49,7 @@ fn concurrent_migrators_apply_each_delta_once() -> TestResult {
     let Some(db) = PostgresTestDb::empty("concurrent_migrators_apply_each_delta_once") else {
         return Ok(());
     };
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let reports: Vec<Report> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| s.spawn(|| apply(&db, &plan).expect("every migrator succeeds")))
@@ -156,7 +156,7 @@ fn async_applications_migrate_in_spawn_blocking() -> TestResult {
     let url = db.url.clone();
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async move {
-        let plan = plan(&common::example_tree());
+        let plan = common::example_plan();
         tokio::task::spawn_blocking(move || -> Result<Report, String> {
             let mut client =
                 postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;

@@ -59,7 +59,7 @@ fn normalised(path: &Path) -> Vec<String> {
 
 #[test]
 fn example_tree_fresh_then_up_to_date() -> TestResult {
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("chat.db");
     let report = apply(&db, &plan)?;
@@ -78,7 +78,7 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
         ("common".into(), 11, "01_settings_public_baseurl".into())
     );
     assert!(
-        report.after.iter().all(|(_, v)| *v == 14),
+        report.after.iter().all(|(_, v)| *v == 15),
         "{:?}",
         report.after
     );
@@ -87,7 +87,7 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
         conn.query_row("SELECT count(*) FROM strata_background_updates", [], |r| {
             r.get(0)
         })?;
-    assert_eq!(scheduled, 2);
+    assert_eq!(scheduled, 3);
     let upgraded: bool = conn.query_row(
         "SELECT upgraded FROM strata_schema_version WHERE store = 'main'",
         [],
@@ -103,7 +103,7 @@ fn example_tree_fresh_then_up_to_date() -> TestResult {
 
 #[test]
 fn up_to_date_check_reads_one_row_per_store() -> TestResult {
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("chat.db");
     apply(&path, &plan)?;
@@ -348,7 +348,7 @@ fn foreign_keys_off_delta_with_violations_is_rolled_back() -> TestResult {
 #[test]
 fn fault_injection_at_every_call_then_rerun_equals_clean_run() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let clean = dir.path().join("clean.db");
     apply(&clean, &plan)?;
     let expected = normalised(&clean);
@@ -390,7 +390,7 @@ fn fault_injection_at_every_call_then_rerun_equals_clean_run() -> TestResult {
 fn concurrent_migrators_on_one_file_apply_each_delta_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("shared.db");
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let reports: Vec<Report> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| s.spawn(|| apply(&path, &plan).expect("every migrator succeeds")))
@@ -415,7 +415,7 @@ fn concurrent_migrators_on_one_file_apply_each_delta_once() -> TestResult {
 
 #[test]
 fn status_reports_pending_work_and_background_updates() -> TestResult {
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let mut conn = Connection::open_in_memory()?;
     let mut db = SqliteDriver::new(&mut conn)?;
     let before = Migrator::new(&plan).status(&mut db)?;
@@ -429,11 +429,15 @@ fn status_reports_pending_work_and_background_updates() -> TestResult {
     let main = after.stores.iter().find(|s| s.store == "main").unwrap();
     assert_eq!(
         (main.version, main.snapshot_version, main.upgraded),
-        (Some(14), Some(10), true)
+        (Some(15), Some(10), true)
     );
     assert_eq!(
         after.pending_background_updates,
-        vec!["events_origin_ts_idx", "rooms_last_activity_ts_backfill"]
+        vec![
+            "events_origin_ts_idx",
+            "rooms_last_activity_ts_backfill",
+            "event_reports_unique_idx"
+        ]
     );
     Ok(())
 }
@@ -494,7 +498,7 @@ fn progress_events_and_partial_target() -> TestResult {
 
 #[test]
 fn testing_helper_gives_a_migrated_database() -> TestResult {
-    let plan = plan(&common::example_tree());
+    let plan = common::example_plan();
     let conn = strata::testing::sqlite(&plan)?;
     let n: i64 = conn.query_row("SELECT count(*) FROM ratelimit_override", [], |r| r.get(0))?;
     assert!(n >= 0);

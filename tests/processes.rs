@@ -18,7 +18,7 @@ const CHILD_POSTGRES: &str = "STRATA_TEST_CHILD_POSTGRES";
 /// environment. Run directly (no such variable), it has nothing to do.
 #[test]
 fn child_process_entry_point() {
-    let plan = common::plan(&common::example_tree());
+    let plan = common::example_plan();
     if let Ok(path) = std::env::var(CHILD_SQLITE) {
         let mut conn = rusqlite::Connection::open(path).unwrap();
         let mut db = SqliteDriver::new(&mut conn).unwrap();
@@ -49,7 +49,7 @@ fn run_children(var: &str, value: &str) {
 }
 
 fn expected_deltas() -> i64 {
-    let plan = common::plan(&common::example_tree());
+    let plan = common::example_plan();
     plan.stores
         .iter()
         .chain(plan.common.as_ref())

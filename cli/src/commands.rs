@@ -237,10 +237,44 @@ pub fn plan(
 ) -> Result<ExitCode, (ExitCode, String)> {
     let show = |title: &str, steps: &[Step<'_>], engine: Engine| -> Result<(), String> {
         if sql {
+            // SQL cannot run a code delta: the script stops before the first one of each
+            // store (other stores go on).
+            let mut stopped: Vec<(String, String)> = Vec::new();
+            let runnable: Vec<Step<'_>> = steps
+                .iter()
+                .filter(|s| {
+                    let (store, code) = match s {
+                        Step::Snapshot { store, .. } => (store, None),
+                        Step::Delta { store, delta, .. } => (store, delta.code.as_ref()),
+                    };
+                    if stopped.iter().any(|(st, _)| st == store) {
+                        return false;
+                    }
+                    if let (Some(code), Step::Delta { delta, .. }) = (code, s) {
+                        stopped.push((
+                            store.to_string(),
+                            format!("{store}/{}/{} (`{}`)", delta.version, delta.name, code.file),
+                        ));
+                        return false;
+                    }
+                    true
+                })
+                .cloned()
+                .collect();
             print!(
                 "{}",
-                sql_script(plan, steps, engine).map_err(|e| e.to_string())?
+                sql_script(plan, &runnable, engine).map_err(|e| e.to_string())?
             );
+            if !stopped.is_empty() {
+                return Err(format!(
+                    "the script stops before the code delta {}: SQL cannot run Rust code; apply it with the application's embedded migrations (`migrate` of the binary built with include_migrations!), then plan the rest",
+                    stopped
+                        .iter()
+                        .map(|(_, d)| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             return Ok(());
         }
         println!("{title}: {} step(s)", steps.len());

@@ -128,7 +128,7 @@ fn refusals_name_the_fix() {
     let beyond = strata(&["dump", "--version", "99", r, "--engine", "sqlite"]);
     assert_eq!(beyond.status.code(), Some(1));
     assert!(
-        text(&beyond).contains("beyond the tree's newest version, 14"),
+        text(&beyond).contains("beyond the tree's newest version, 15"),
         "{}",
         text(&beyond)
     );

@@ -37,12 +37,17 @@ fn migrate_then_status_on_a_sqlite_file() {
         "{}",
         text(&before)
     );
-    let out = strata(&["migrate", tree, "--database", &url]);
+    // Up to 14: version 15 has a code delta, which only the application can run.
+    let out = strata(&["migrate", tree, "--to", "14", "--database", &url]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("main new -> 14"), "{}", text(&out));
     assert!(text(&out).contains("applied 14 delta(s)"), "{}", text(&out));
-    let again = strata(&["migrate", tree, "--database", &url]);
-    assert!(text(&again).contains("up to date"), "{}", text(&again));
+    let again = strata(&["migrate", tree, "--to", "14", "--database", &url]);
+    assert!(
+        text(&again).contains("applied 0 delta(s)"),
+        "{}",
+        text(&again)
+    );
     let status = strata(&["status", tree, "--database", &url, "--format", "json"]);
     // Background updates are still pending: that is pending work too.
     assert_eq!(status.status.code(), Some(3));
@@ -51,7 +56,10 @@ fn migrate_then_status_on_a_sqlite_file() {
     assert_eq!(main["store"], "main");
     assert_eq!(main["version"], 14);
     assert_eq!(main["snapshot_version"], 10);
-    assert_eq!(main["pending"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        main["pending"],
+        serde_json::json!(["15/01_event_reports_unique", "15/02_displayname_whitespace"])
+    );
     assert_eq!(
         json[0]["pending_background_updates"][0],
         "events_origin_ts_idx"
@@ -67,6 +75,8 @@ fn stores_in_separate_files() {
     let out = strata(&[
         "migrate",
         tree.to_str().unwrap(),
+        "--to",
+        "14",
         "--store-database",
         &main,
         "--store-database",
@@ -90,6 +100,16 @@ fn stores_in_separate_files() {
     );
 }
 
+/// Stops before the code delta of version 15, naming it.
+fn assert_stopped_at_code_delta(o: &Output) {
+    assert_eq!(o.status.code(), Some(1), "{}", text(o));
+    assert!(
+        text(o).contains("main/delta/15/02_displayname_whitespace.rs"),
+        "{}",
+        text(o)
+    );
+}
+
 #[test]
 fn offline_sql_script_is_what_migrate_would_record() {
     let tree = example();
@@ -100,8 +120,15 @@ fn offline_sql_script_is_what_migrate_would_record() {
         "--engine",
         "sqlite",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
+    // The script goes up to the code delta, and says so.
+    assert_stopped_at_code_delta(&out);
+    assert!(
+        text(&out).contains("SQL cannot run Rust code"),
+        "{}",
+        text(&out)
+    );
     let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("15/01_event_reports_unique"), "{script}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("by_hand.db");
     rusqlite::Connection::open(&path)
@@ -119,16 +146,37 @@ fn offline_sql_script_is_what_migrate_would_record() {
     ]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     for store in json[0]["stores"].as_array().unwrap() {
-        assert_eq!(store["version"], 14, "{store}");
-        assert_eq!(store["pending"].as_array().unwrap().len(), 0, "{store}");
+        let pending: &[serde_json::Value] = if store["store"] == "main" {
+            &[serde_json::json!("15/02_displayname_whitespace")]
+        } else {
+            &[]
+        };
+        assert_eq!(store["pending"].as_array().unwrap(), pending, "{store}");
         assert!(store["problem"].is_null(), "{store}");
     }
+    // The generic binary applies nothing more: it stops before the code delta.
     let migrate = strata(&["migrate", tree.to_str().unwrap(), "--database", &url]);
-    assert!(
-        text(&migrate).contains("applied 0 delta(s)"),
-        "{}",
-        text(&migrate)
-    );
+    assert_stopped_at_code_delta(&migrate);
+    assert!(text(&migrate).contains("embedded"), "{}", text(&migrate));
+}
+
+#[test]
+fn generic_migrate_stops_before_a_code_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("chat.db").display());
+    let tree = example();
+    let out = strata(&["migrate", tree.to_str().unwrap(), "--database", &url]);
+    assert_stopped_at_code_delta(&out);
+    // Everything before it was applied and recorded.
+    let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
+    let applied: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM strata_applied_deltas WHERE store = 'main' AND version = 15",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(applied, 1);
 }
 
 #[test]
@@ -179,7 +227,7 @@ fn migrate_and_status_on_postgres() {
     };
     let tree = example();
     let t = tree.to_str().unwrap();
-    let out = strata(&["migrate", t, "--database", &db.url]);
+    let out = strata(&["migrate", t, "--to", "14", "--database", &db.url]);
     assert!(out.status.success(), "{}", text(&out));
     let status = strata(&["status", t, "--database", &db.url, "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -196,16 +244,18 @@ fn offline_sql_script_runs_on_postgres() {
     let tree = example();
     let t = tree.to_str().unwrap();
     let out = strata(&["plan", t, "--sql", "--engine", "postgres"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert_stopped_at_code_delta(&out);
     db.client()
         .batch_execute(&String::from_utf8(out.stdout).unwrap())
         .unwrap();
-    let migrate = strata(&["migrate", t, "--database", &db.url]);
+    let status = strata(&["status", t, "--database", &db.url]);
     assert!(
-        text(&migrate).contains("applied 0 delta(s)"),
+        text(&status).contains("pending 15/02_displayname_whitespace"),
         "{}",
-        text(&migrate)
+        text(&status)
     );
+    let migrate = strata(&["migrate", t, "--database", &db.url]);
+    assert_stopped_at_code_delta(&migrate);
 }
 
 #[test]
@@ -215,7 +265,11 @@ fn bg_status_and_run_builtin_updates_then_stop_before_application_handlers() {
     let url = format!("sqlite:{}", db.display());
     let tree = example();
     let t = tree.to_str().unwrap();
-    assert!(strata(&["migrate", t, "--database", &url]).status.success());
+    assert!(
+        strata(&["migrate", t, "--to", "14", "--database", &url])
+            .status
+            .success()
+    );
     let status = strata(&["bg", "status", t, "--database", &url]);
     assert_eq!(status.status.code(), Some(3), "{}", text(&status));
     let s = text(&status);

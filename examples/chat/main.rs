@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use strata::background::{self, Batch, BatchReport, BackgroundWorker, Handlers, RunnerOptions};
+use strata::background::{self, BackgroundWorker, Batch, BatchReport, Handlers, RunnerOptions};
 use strata::driver::Driver;
 use strata::driver::postgres::{PostgresDriver, Tls};
 use strata::driver::sqlite::SqliteDriver;
@@ -147,7 +147,10 @@ fn migrate(db: &mut dyn Driver, stores: &[&str]) -> Result<()> {
                 println!("  migrate: {store}: load snapshot {version}")
             }
             Event::DeltaStarted {
-                store, version, name, ..
+                store,
+                version,
+                name,
+                ..
             } => println!("  migrate: {store}: apply {version}/{name}"),
             _ => {}
         })
@@ -316,10 +319,7 @@ fn run_background_updates(url: &str) -> Result<()> {
 
 fn print_progress(r: &BatchReport) {
     if r.completed {
-        println!(
-            "  background: {}: completed ({} item(s))",
-            r.update, r.done
-        );
+        println!("  background: {}: completed ({} item(s))", r.update, r.done);
         return;
     }
     let total = r

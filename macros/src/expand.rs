@@ -236,6 +236,8 @@ fn code_module_ident(file: &str) -> proc_macro2::Ident {
 
 /// `#[path = "<tree>/delta/12/01_fix.rs"] mod __strata_code_...;` for every code delta: the
 /// files compile into the crate with their own spans, so a wrong signature points there.
+/// A crate may expand the same tree more than once (say, the expression form and the item
+/// form), which includes each file again: clippy's `duplicate_mod` is allowed for that.
 fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
     let modules = plan
         .stores
@@ -248,7 +250,7 @@ fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
             let path = root.join(&*code.file).to_string_lossy().into_owned();
             quote! {
                 #[path = #path]
-                #[allow(non_snake_case)]
+                #[allow(non_snake_case, clippy::duplicate_mod)]
                 mod #ident;
             }
         });

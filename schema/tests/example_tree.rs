@@ -36,6 +36,7 @@ fn example_tree_is_clean() {
                 Some("events_origin_ts_idx"),
                 Some(1301)
             ),
+            ("event_reports_unique_idx", None, Some(1501)),
         ]
     );
 }

@@ -11,6 +11,14 @@ pub fn example_tree() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/chat/schema")
 }
 
+strata::include_migrations!(pub mod chat = "examples/chat/schema");
+
+/// The example chat tree's plan, compiled in: its code delta (version 15) has its function,
+/// as in the example application. (A plan loaded from disk stops before it.)
+pub fn example_plan() -> Migrations {
+    chat::MIGRATIONS.clone()
+}
+
 /// Writes `files` (path, contents) under `root`.
 pub fn write(root: &Path, files: &[(&str, &str)]) {
     for (path, text) in files {
