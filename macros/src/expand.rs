@@ -50,8 +50,12 @@ pub fn expand(input: &Input) -> TokenStream {
         }
     }
     let ok = errors.is_empty() && plan.is_some();
+    let mut items = Vec::new();
     let (value, code_modules) = match &plan {
-        Some(plan) if ok => (migrations(plan), code_modules(plan, &report.tree.root)),
+        Some(plan) if ok => (
+            migrations(plan, &mut items),
+            code_modules(plan, &report.tree.root),
+        ),
         // Still an expression of the right type: no cascade of secondary errors.
         _ => (quote! { ::strata::plan::Migrations::EMPTY }, quote! {}),
     };
@@ -61,6 +65,7 @@ pub fn expand(input: &Input) -> TokenStream {
             #code_modules
             #(#errors)*
             #(#warnings)*
+            #(#items)*
             #value
         }
     };
@@ -167,7 +172,7 @@ fn watch_files(report: &Report) -> TokenStream {
         .files
         .iter()
         .map(|f| f.abs_path.to_string_lossy().into_owned());
-    quote! { #( const _: &[u8] = ::core::include_bytes!(#paths); )* }
+    quote! { const _: () = { #( let _ = ::core::include_bytes!(#paths); )* }; }
 }
 
 const SIGNATURE: &str =
@@ -282,12 +287,21 @@ fn opt_str(s: &Option<std::borrow::Cow<'static, str>>) -> TokenStream {
     }
 }
 
-fn migrations(m: &Migrations) -> TokenStream {
+/// The plan's value. Every delta and snapshot script becomes a `const` item of its own in
+/// `items`, referenced by name: rustc type-checks many small items much faster than one
+/// nested expression, whose cost grows faster than its size (see BENCHMARKS.md).
+fn migrations(m: &Migrations, items: &mut Vec<TokenStream>) -> TokenStream {
     let engines = list(m.engines.iter().map(|&e| engine(e)).collect());
-    let stores = list(m.stores.iter().map(store).collect());
+    let stores = list(
+        m.stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| store(s, &i.to_string(), items))
+            .collect(),
+    );
     let common = match &m.common {
         Some(c) => {
-            let c = store(c);
+            let c = store(c, "C", items);
             quote! { ::core::option::Option::Some(#c) }
         }
         None => quote! { ::core::option::Option::None },
@@ -309,19 +323,45 @@ fn migrations(m: &Migrations) -> TokenStream {
     }
 }
 
-fn store(s: &Store) -> TokenStream {
+/// `const __STRATA_<tag>: Delta = ...;` in `items`; its name as the value.
+fn delta_item(d: &Delta, tag: String, items: &mut Vec<TokenStream>) -> TokenStream {
+    let ident = format_ident!("__STRATA_{}", tag);
+    let value = delta(d);
+    items.push(quote! { const #ident: ::strata::plan::Delta = #value; });
+    quote! { #ident }
+}
+
+fn store(s: &Store, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
     let name = str_lit(&s.name);
-    let snapshots = list(s.snapshots.iter().map(snapshot).collect());
-    let deltas = list(s.deltas.iter().map(delta).collect());
+    let snapshots = list(
+        s.snapshots
+            .iter()
+            .enumerate()
+            .map(|(k, sn)| snapshot(sn, &format!("{key}_S{k}"), items))
+            .collect(),
+    );
+    let deltas = list(
+        s.deltas
+            .iter()
+            .enumerate()
+            .map(|(j, d)| delta_item(d, format!("{key}_D{j}"), items))
+            .collect(),
+    );
     let digest = str_lit(&s.digest);
     quote! {
         ::strata::plan::Store { name: #name, snapshots: #snapshots, deltas: #deltas, digest: #digest }
     }
 }
 
-fn snapshot(s: &Snapshot) -> TokenStream {
+fn snapshot(s: &Snapshot, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
     let version = s.version;
-    let scripts = list(s.scripts.iter().map(delta).collect());
+    let scripts = list(
+        s.scripts
+            .iter()
+            .enumerate()
+            .map(|(j, d)| delta_item(d, format!("{key}_{j}"), items))
+            .collect(),
+    );
     quote! { ::strata::plan::Snapshot { version: #version, scripts: #scripts } }
 }
 
