@@ -90,6 +90,30 @@ mod tests {
             ),
             "391d067dd847529b706d6c47030717ece73f6bc43f4ef3d6bfadd9f8189c02ba"
         );
+        // Several statements, comments and a string literal with `;`.
+        assert_eq!(
+            checksum_of_text(
+                "-- seed\nCREATE TABLE s (k TEXT PRIMARY KEY, v TEXT);\n/* one */ INSERT INTO s VALUES ('a;b', 'c');",
+                Engine::Sqlite
+            ),
+            "19e504cde02345ba9e2e2c49609cab7b5b9591e81e8e759c9f72a835ce81f6ab"
+        );
+        // A PostgreSQL function: the dollar-quoted body is one token, hashed as written.
+        assert_eq!(
+            checksum_of_text(
+                "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN NULL;\nEND;\n$$;",
+                Engine::Postgres
+            ),
+            "c652a6878ab02a393ca6466e92db0337eed20f46df137537016f179664c6221d"
+        );
+        // A directive is part of what is hashed.
+        assert_eq!(
+            checksum_of_text(
+                "-- strata: no-transaction\nCREATE INDEX CONCURRENTLY t_a ON t (a);",
+                Engine::Postgres
+            ),
+            "6cafdf166ef5ab8f8d2f6d567f6f8dd0aca93879331c78e4b2943078f209b0d2"
+        );
     }
 
     #[test]
