@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod migrate;
 pub mod plan;
+pub mod rebuild;
 pub mod script;
 #[doc(hidden)]
 pub mod test_utils;
