@@ -23,7 +23,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, String> {
         .as_ref()
         .is_none_or(|e| e.contains(&Engine::Postgres))
         && report.tree.manifest.targets(Engine::Postgres);
-    if let Some(url) = &args.postgres
+    if let Some(url) = &args.server.postgres
         && wants_pg
     {
         let found = pg_check::execute_history(&report.tree, &report.analysis, url)

@@ -21,15 +21,8 @@ pub struct DumpArgs {
     /// `--postgres`).
     #[arg(long, value_enum)]
     engine: Option<SingleEngine>,
-    /// A PostgreSQL server to replay the PostgreSQL history on, in a scratch database that
-    /// is dropped afterwards.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "STRATA_CHECK_POSTGRES",
-        hide_env_values = true
-    )]
-    postgres: Option<String>,
+    #[command(flatten)]
+    server: crate::ScratchServer,
     /// Replace the files of an existing snapshot at that version.
     #[arg(long)]
     force: bool,
@@ -55,7 +48,7 @@ pub fn dump(args: &DumpArgs) -> Result<ExitCode, Failure> {
             ));
         }
     }
-    if engines.contains(&Engine::Postgres) && args.postgres.is_none() {
+    if engines.contains(&Engine::Postgres) && args.server.postgres.is_none() {
         return Err((
             ExitCode::from(2),
             "the PostgreSQL snapshot is dumped from a real server: pass --postgres URL (a scratch database is created there and dropped), or --engine sqlite".to_string(),
@@ -83,7 +76,7 @@ pub fn dump(args: &DumpArgs) -> Result<ExitCode, Failure> {
         files.extend(snapshot::sqlite_files(&tree, &analysis, args.version).map_err(fail)?);
     }
     if engines.contains(&Engine::Postgres) {
-        let url = args.postgres.as_deref().expect("checked above");
+        let url = args.server.postgres.as_deref().expect("checked above");
         files.extend(
             pg_check::dump_snapshot(&tree, &analysis, url, args.version)
                 .map_err(|e| fail(e.to_string()))?,

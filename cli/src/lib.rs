@@ -218,6 +218,21 @@ fn store_database(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `--postgres URL`: a server where `check` and `dump` replay the PostgreSQL history in a
+/// scratch database of their own, dropped afterwards.
+#[derive(clap::Args, Debug)]
+struct ScratchServer {
+    /// A PostgreSQL server to execute the PostgreSQL history on, in a scratch database
+    /// created (and dropped) there.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "STRATA_CHECK_POSTGRES",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
+}
+
 #[derive(clap::Args, Debug)]
 struct CheckArgs {
     /// The tree's root folder.
@@ -226,15 +241,8 @@ struct CheckArgs {
     /// Engines to check (default: the manifest's `engines`).
     #[arg(long, value_enum)]
     engine: Option<EngineArg>,
-    /// Also execute the PostgreSQL history in a scratch database created (and dropped) on
-    /// this server.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "STRATA_CHECK_POSTGRES",
-        hide_env_values = true
-    )]
-    postgres: Option<String>,
+    #[command(flatten)]
+    server: ScratchServer,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,

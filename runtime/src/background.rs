@@ -953,17 +953,7 @@ fn run_one_shot(
             }
             return Err(e.into());
         }
-        let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
-            if has_completed(db, name)? {
-                return Ok(None);
-            }
-            f(db)?;
-            db.execute(
-                "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
-                &[Value::Integer(now_ms()), Value::Text(name.to_string())],
-            )?;
-            Ok(Some((1, true)))
-        })();
+        let result = run_and_complete(db, name, f);
         return match result {
             Ok(r) => {
                 db.commit()?;
@@ -978,19 +968,26 @@ fn run_one_shot(
     if !db.try_lock_background()? {
         return Ok(None);
     }
-    let result = (|| -> Result<Option<(u64, bool)>, CodeError> {
-        if has_completed(db, name)? {
-            return Ok(None);
-        }
-        f(db)?;
-        db.execute(
-            "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
-            &[Value::Integer(now_ms()), Value::Text(name.to_string())],
-        )?;
-        Ok(Some((1, true)))
-    })();
+    let result = run_and_complete(db, name, f);
     let unlocked = db.unlock_background();
     let r = result?;
     unlocked?;
     Ok(r)
+}
+
+/// Runs a one-shot update unless it completed meanwhile, and records its completion.
+fn run_and_complete(
+    db: &mut dyn Driver,
+    name: &str,
+    f: &OneShotFn,
+) -> Result<Option<(u64, bool)>, CodeError> {
+    if has_completed(db, name)? {
+        return Ok(None);
+    }
+    f(db)?;
+    db.execute(
+        "UPDATE strata_background_updates SET completed_at = $1 WHERE update_name = $2",
+        &[Value::Integer(now_ms()), Value::Text(name.to_string())],
+    )?;
+    Ok(Some((1, true)))
 }
