@@ -47,7 +47,6 @@ pub fn migrate(
     plan: &Migrations,
     targets: &Targets,
     to: Option<u32>,
-    _ctx: &Context<'_>,
 ) -> Result<ExitCode, (ExitCode, String)> {
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();

@@ -47,6 +47,13 @@ impl Url {
 }
 
 /// The URL with any password replaced by `***`: passwords never reach output or logs.
+///
+/// ```
+/// assert_eq!(
+///     strata_cli::redact("postgres://app:hunter2@db/chat"),
+///     "postgres://app:***@db/chat"
+/// );
+/// ```
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();

@@ -140,7 +140,7 @@ fn write(
                 .iter()
                 .any(|e| name.ends_with(&format!(".sql.{}", e.name())));
             let generic = name.ends_with(".sql");
-            if generic && engines.len() < 2 && !name.is_empty() {
+            if generic && engines.len() < 2 {
                 return Err(fail(format!(
                     "`{}` applies to every engine: dump every engine at once (no --engine) to replace it",
                     path.display()

@@ -19,6 +19,7 @@ use strata_runtime::Migrations;
 use strata_runtime::background::Handlers;
 
 use db::Targets;
+pub use db::redact;
 
 /// Versioned SQL schema migrations for SQLite and PostgreSQL, checked before they run.
 #[derive(Parser, Debug)]
@@ -287,9 +288,8 @@ pub fn main() -> ExitCode {
         Command::Plan { tree, args } => {
             commands::load(&tree.dir).and_then(|plan| plan_command(&plan, args, &Context::GENERIC))
         }
-        Command::Migrate { tree, args } => commands::load(&tree.dir).and_then(|plan| {
-            commands::migrate(&plan, &args.db.targets(None), args.to, &Context::GENERIC)
-        }),
+        Command::Migrate { tree, args } => commands::load(&tree.dir)
+            .and_then(|plan| commands::migrate(&plan, &args.db.targets(None), args.to)),
         Command::Status { tree, args } => commands::load(&tree.dir).and_then(|plan| {
             commands::status(&plan, &args.db.targets(None), args.format == Format::Json)
         }),
@@ -510,7 +510,7 @@ impl<'p> Embedded<'p> {
         let result = match cli.command {
             EmbeddedCommand::Plan(args) => plan_command(plan, args, &ctx),
             EmbeddedCommand::Migrate(args) => {
-                commands::migrate(plan, &args.db.targets(ctx.defaults), args.to, &ctx)
+                commands::migrate(plan, &args.db.targets(ctx.defaults), args.to)
             }
             EmbeddedCommand::Status(args) => commands::status(
                 plan,

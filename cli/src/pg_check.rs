@@ -216,7 +216,7 @@ pub fn dump_snapshot(
             drop(client);
             let is_common = common.is_some_and(|c| c.name == store.name);
             let exclude: &[String] = if is_common { &[] } else { &common_tables };
-            let raw = pg_dump(&scratch.config, url, &scratch.name, exclude)?;
+            let raw = pg_dump(&scratch.config, &scratch.name, exclude)?;
             Ok(normalise_pg_dump(&raw, &store.name, version))
         })();
         scratch.drop_now(&mut admin)?;
@@ -342,12 +342,7 @@ fn apply_builtins(client: &mut Client) -> Result<(), String> {
 }
 
 /// Runs `pg_dump` on the scratch database (the password, if any, goes by environment).
-fn pg_dump(
-    config: &Config,
-    url: &str,
-    db: &str,
-    exclude: &[String],
-) -> Result<String, PgDumpError> {
+fn pg_dump(config: &Config, db: &str, exclude: &[String]) -> Result<String, PgDumpError> {
     let mut cmd = std::process::Command::new("pg_dump");
     cmd.args([
         "--no-owner",
@@ -380,7 +375,6 @@ fn pg_dump(
     if let Some(pw) = config.get_password() {
         cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
     }
-    let _ = url;
     cmd.args(["--dbname", db]);
     let out = cmd
         .output()

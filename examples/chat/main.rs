@@ -125,7 +125,7 @@ fn backfill_last_activity(
 fn run(databases: &[(String, Vec<&str>)]) -> Result<()> {
     let started = Instant::now();
     for (url, stores) in databases {
-        println!("== {} ({})", redact(url), stores.join(", "));
+        println!("== {} ({})", strata::cli::redact(url), stores.join(", "));
         with_driver(url, |db| migrate(db, stores))?;
         with_driver(url, |db| insert_sample_data(db, stores))?;
         run_background_updates(url)?;
@@ -400,16 +400,5 @@ fn show(v: &Value) -> String {
         Value::Integer(i) => i.to_string(),
         Value::Text(t) => t.clone(),
         other => format!("{other:?}"),
-    }
-}
-
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
-            let colon = s + 3 + url[s + 3..at].find(':').unwrap_or(0);
-            format!("{}***{}", &url[..colon + 1], &url[at..])
-        }
-        _ => url.to_string(),
     }
 }
