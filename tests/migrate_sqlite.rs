@@ -7,6 +7,7 @@ use std::path::Path;
 use common::{plan, tree, write};
 use rusqlite::Connection;
 use strata::driver::sqlite::SqliteDriver;
+use strata::plan::leak_list;
 use strata::test_utils::{Call, Hooked};
 use strata::{ChecksumPolicy, DriverError, Error, Migrations, Migrator, Options, Report};
 
@@ -282,11 +283,11 @@ fn failing_delta_keeps_the_ones_before_and_reruns_after_a_fix() -> TestResult {
     let mut deltas = stores[0].deltas.to_vec();
     let mut bodies = deltas[1].bodies.to_vec();
     let mut stmts = bodies[0].statements.to_vec();
-    stmts[1] = "INSERT INTO b (x) VALUES (1, 2)".into();
-    bodies[0].statements = stmts.into();
-    deltas[1].bodies = bodies.into();
-    stores[0].deltas = deltas.into();
-    broken.stores = stores.into();
+    stmts[1] = "INSERT INTO b (x) VALUES (1, 2)";
+    bodies[0].statements = leak_list(stmts);
+    deltas[1].bodies = leak_list(bodies);
+    stores[0].deltas = leak_list(deltas);
+    broken.stores = leak_list(stores);
     let err = apply(&db, &broken).unwrap_err();
     let Error::DeltaFailed(f) = &err else {
         panic!("{err}")

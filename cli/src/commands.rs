@@ -290,7 +290,7 @@ pub fn plan(
                     }
                 }
                 Step::Delta { store, delta, body } => {
-                    let file = body.map_or("nothing to run on this engine", |b| &b.file);
+                    let file = body.map_or("nothing to run on this engine", |b| b.file);
                     println!(
                         "\n-- {store}: delta {}/{} ({file})",
                         delta.version, delta.name
@@ -370,7 +370,7 @@ fn scheduled_in(plan: &Migrations, update: &str) -> String {
         .iter()
         .find(|u| u.name == update)
         .and_then(|u| {
-            let store = plan.store(&u.store)?;
+            let store = plan.store(u.store)?;
             let delta = store
                 .deltas
                 .iter()

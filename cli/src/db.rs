@@ -94,11 +94,7 @@ impl Targets {
         }
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for store in plan.stores.iter() {
-            let url = match self
-                .per_store
-                .get(store.name.as_ref())
-                .or(self.default.as_ref())
-            {
+            let url = match self.per_store.get(store.name).or(self.default.as_ref()) {
                 Some(u) => u.clone(),
                 None => {
                     return Err(format!(

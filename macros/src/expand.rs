@@ -189,7 +189,7 @@ fn check_code_deltas(plan: &Migrations, report: &Report) -> Vec<String> {
         .flat_map(|s| s.deltas.iter())
         .filter_map(|d| d.code.as_ref())
     {
-        let Some(text) = report.tree.file_text(&code.file) else {
+        let Some(text) = report.tree.file_text(code.file) else {
             continue;
         };
         let line_of = |needle: &str| {
@@ -251,8 +251,8 @@ fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
         .flat_map(|s| s.deltas.iter())
         .filter_map(|d| d.code.as_ref())
         .map(|code| {
-            let ident = code_module_ident(&code.file);
-            let path = root.join(&*code.file).to_string_lossy().into_owned();
+            let ident = code_module_ident(code.file);
+            let path = root.join(code.file).to_string_lossy().into_owned();
             quote! {
                 #[path = #path]
                 #[allow(non_snake_case, clippy::duplicate_mod)]
@@ -263,11 +263,11 @@ fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
 }
 
 fn str_lit(s: &str) -> TokenStream {
-    quote! { ::std::borrow::Cow::Borrowed(#s) }
+    quote! { #s }
 }
 
 fn list(items: Vec<TokenStream>) -> TokenStream {
-    quote! { ::std::borrow::Cow::Borrowed(&[#(#items),*]) }
+    quote! { &[#(#items),*] }
 }
 
 fn engine(e: Engine) -> TokenStream {
@@ -277,12 +277,9 @@ fn engine(e: Engine) -> TokenStream {
     }
 }
 
-fn opt_str(s: &Option<std::borrow::Cow<'static, str>>) -> TokenStream {
+fn opt_str(s: &Option<&str>) -> TokenStream {
     match s {
-        Some(s) => {
-            let s = str_lit(s);
-            quote! { ::core::option::Option::Some(#s) }
-        }
+        Some(s) => quote! { ::core::option::Option::Some(#s) },
         None => quote! { ::core::option::Option::None },
     }
 }
@@ -308,7 +305,7 @@ fn migrations(m: &Migrations, items: &mut Vec<TokenStream>) -> TokenStream {
     };
     let target = m.target_version;
     let compat = m.compat_version;
-    let fingerprint = str_lit(&m.fingerprint);
+    let fingerprint = str_lit(m.fingerprint);
     let updates = list(m.background_updates.iter().map(update).collect());
     quote! {
         ::strata::plan::Migrations {
@@ -332,7 +329,7 @@ fn delta_item(d: &Delta, tag: String, items: &mut Vec<TokenStream>) -> TokenStre
 }
 
 fn store(s: &Store, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
-    let name = str_lit(&s.name);
+    let name = str_lit(s.name);
     let snapshots = list(
         s.snapshots
             .iter()
@@ -347,7 +344,7 @@ fn store(s: &Store, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
             .map(|(j, d)| delta_item(d, format!("{key}_D{j}"), items))
             .collect(),
     );
-    let digest = str_lit(&s.digest);
+    let digest = str_lit(s.digest);
     quote! {
         ::strata::plan::Store { name: #name, snapshots: #snapshots, deltas: #deltas, digest: #digest }
     }
@@ -367,13 +364,13 @@ fn snapshot(s: &Snapshot, key: &str, items: &mut Vec<TokenStream>) -> TokenStrea
 
 fn delta(d: &Delta) -> TokenStream {
     let version = d.version;
-    let name = str_lit(&d.name);
+    let name = str_lit(d.name);
     let bodies = list(d.bodies.iter().map(body).collect());
     let code = match &d.code {
         Some(code) => {
-            let file = str_lit(&code.file);
-            let checksum = str_lit(&code.checksum);
-            let module = code_module_ident(&code.file);
+            let file = str_lit(code.file);
+            let checksum = str_lit(code.checksum);
+            let module = code_module_ident(code.file);
             quote! {
                 ::core::option::Option::Some(::strata::plan::CodeDelta {
                     file: #file,
@@ -389,11 +386,11 @@ fn delta(d: &Delta) -> TokenStream {
 
 fn body(b: &Body) -> TokenStream {
     let engine = engine(b.engine);
-    let file = str_lit(&b.file);
+    let file = str_lit(b.file);
     let statements = list(b.statements.iter().map(|s| str_lit(s)).collect());
     let no_transaction = b.no_transaction;
     let foreign_keys_off = b.foreign_keys_off;
-    let checksum = str_lit(&b.checksum);
+    let checksum = str_lit(b.checksum);
     let concurrent_index = opt_str(&b.concurrent_index);
     quote! {
         ::strata::plan::Body {
@@ -409,10 +406,10 @@ fn body(b: &Body) -> TokenStream {
 }
 
 fn update(u: &ScheduledUpdate) -> TokenStream {
-    let store = str_lit(&u.store);
+    let store = str_lit(u.store);
     let version = u.version;
-    let delta = str_lit(&u.delta);
-    let name = str_lit(&u.name);
+    let delta = str_lit(u.delta);
+    let name = str_lit(u.name);
     let depends_on = opt_str(&u.depends_on);
     let ordering = match u.ordering {
         Some(o) => quote! { ::core::option::Option::Some(#o) },

@@ -84,35 +84,34 @@ pub struct Report {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::borrow::Cow;
 /// use strata_runtime::plan::*;
 /// use strata_runtime::{Engine, Migrator};
 /// let plan = Migrations {
-///     engines: Cow::Borrowed(&[Engine::Sqlite]),
-///     stores: Cow::Owned(vec![Store {
-///         name: "main".into(),
-///         snapshots: Cow::Borrowed(&[]),
-///         deltas: Cow::Owned(vec![Delta {
+///     engines: &[Engine::Sqlite],
+///     stores: &[Store {
+///         name: "main",
+///         snapshots: &[],
+///         deltas: &[Delta {
 ///             version: 1,
-///             name: "01_users".into(),
-///             bodies: Cow::Owned(vec![Body {
+///             name: "01_users",
+///             bodies: &[Body {
 ///                 engine: Engine::Sqlite,
-///                 file: "delta/1/01_users.sql".into(),
-///                 statements: Cow::Owned(vec!["CREATE TABLE users (id INTEGER PRIMARY KEY)".into()]),
+///                 file: "delta/1/01_users.sql",
+///                 statements: &["CREATE TABLE users (id INTEGER PRIMARY KEY)"],
 ///                 no_transaction: false,
 ///                 foreign_keys_off: false,
-///                 checksum: "c1".into(),
+///                 checksum: "c1",
 ///                 concurrent_index: None,
-///             }]),
+///             }],
 ///             code: None,
-///         }]),
-///         digest: "d1".into(),
-///     }]),
+///         }],
+///         digest: "d1",
+///     }],
 ///     common: None,
 ///     target_version: 1,
 ///     compat_version: 1,
-///     fingerprint: "f1".into(),
-///     background_updates: Cow::Borrowed(&[]),
+///     fingerprint: "f1",
+///     background_updates: &[],
 /// };
 /// let mut conn = rusqlite::Connection::open_in_memory()?;
 /// let mut db = strata_runtime::driver::sqlite::SqliteDriver::new(&mut conn)?;
@@ -318,7 +317,7 @@ impl<'p> Migrator<'p> {
         }
         let target = self.target();
         for store in self.stores()? {
-            let Some(row) = db.version(&store.name)? else {
+            let Some(row) = db.version(store.name)? else {
                 return Ok(false);
             };
             let done = if row.version > self.plan.target_version {
@@ -327,7 +326,7 @@ impl<'p> Migrator<'p> {
             } else {
                 row.version == target
                     && target == self.plan.target_version
-                    && row.plan_digest.as_deref() == Some(&*store.digest)
+                    && row.plan_digest.as_deref() == Some(store.digest)
             };
             if !done {
                 return Ok(false);
@@ -359,7 +358,7 @@ impl<'p> Migrator<'p> {
         let exists = db.bookkeeping_exists()?;
         for store in self.stores()? {
             let (row, applied) = if exists {
-                (db.version(&store.name)?, db.applied(&store.name)?)
+                (db.version(store.name)?, db.applied(store.name)?)
             } else {
                 (None, Vec::new())
             };
@@ -441,8 +440,8 @@ impl<'p> Migrator<'p> {
         // Decide everything (and refuse unsafe states) before running anything.
         let mut work = Vec::new();
         for store in self.stores()? {
-            let row = db.version(&store.name)?;
-            let applied = db.applied(&store.name)?;
+            let row = db.version(store.name)?;
+            let applied = db.applied(store.name)?;
             report
                 .before
                 .push((store.name.to_string(), row.as_ref().map(|r| r.version)));
@@ -483,7 +482,7 @@ impl<'p> Migrator<'p> {
         let mut out = Status::default();
         for store in self.stores()? {
             let (row, applied) = if exists {
-                (db.version(&store.name)?, db.applied(&store.name)?)
+                (db.version(store.name)?, db.applied(store.name)?)
             } else {
                 (None, Vec::new())
             };
@@ -539,7 +538,7 @@ impl<'p> Migrator<'p> {
             let mut report = Report::default();
             let engine = db.engine();
             for store in self.stores()? {
-                if let Some(row) = db.version(&store.name)? {
+                if let Some(row) = db.version(store.name)? {
                     return Err(Error::AlreadyManaged {
                         store: store.name.to_string(),
                         version: row.version,
@@ -594,7 +593,7 @@ impl<'p> Migrator<'p> {
                 let snap = store.snapshots.iter().rev().find(|s| s.version <= target);
                 if let Some(s) = snap {
                     steps.push(Step::Snapshot {
-                        store: &store.name,
+                        store: store.name,
                         version: s.version,
                         bodies: s.scripts.iter().filter_map(|d| d.body(engine)).collect(),
                     });
@@ -637,7 +636,7 @@ impl<'p> Migrator<'p> {
                 });
             }
             steps.push(Step::Delta {
-                store: &store.name,
+                store: store.name,
                 delta,
                 body: delta.body(engine),
             });
@@ -761,7 +760,7 @@ impl<'p> Migrator<'p> {
                 self.emit(&Event::DeltaStarted {
                     store: store_name,
                     version: delta.version,
-                    name: &delta.name,
+                    name: delta.name,
                     index,
                     total,
                 });
@@ -785,7 +784,7 @@ impl<'p> Migrator<'p> {
                         if let Some(index) = &b.concurrent_index {
                             db.drop_invalid_index(index)?;
                         }
-                        run_statements(db, store_name, delta.version, b, &delta.name)?;
+                        run_statements(db, store_name, delta.version, b, delta.name)?;
                         tx.ensure_open(db)?;
                         tx.savepoint(db, |db| record(db, started.elapsed().as_millis() as i64))?;
                     }
@@ -795,7 +794,7 @@ impl<'p> Migrator<'p> {
                         db.set_foreign_keys(false)?;
                         let outcome = tx.ensure_open(db).map_err(Error::from).and_then(|()| {
                             tx.savepoint(db, |db| {
-                                run_statements(db, store_name, delta.version, b, &delta.name)?;
+                                run_statements(db, store_name, delta.version, b, delta.name)?;
                                 let violations = db.foreign_key_violations()?;
                                 if !violations.is_empty() {
                                     return Err(Error::ForeignKeyViolations {
@@ -821,12 +820,12 @@ impl<'p> Migrator<'p> {
                         tx.ensure_open(db)?;
                         // In a transaction opened after a commit, another migrator may have
                         // applied the delta meanwhile: never apply it twice.
-                        if reopened && db.is_applied(store_name, delta.version, &delta.name)? {
+                        if reopened && db.is_applied(store_name, delta.version, delta.name)? {
                             return Ok(next);
                         }
                         tx.savepoint(db, |db| {
                             if let Some(b) = body {
-                                run_statements(db, store_name, delta.version, b, &delta.name)?;
+                                run_statements(db, store_name, delta.version, b, delta.name)?;
                             }
                             if let Some(code) = &delta.code {
                                 run_code(db, store_name, delta, code)?;
@@ -841,7 +840,7 @@ impl<'p> Migrator<'p> {
                 self.emit(&Event::DeltaApplied {
                     store: store_name,
                     version: delta.version,
-                    name: &delta.name,
+                    name: delta.name,
                     index,
                     total,
                     duration: started.elapsed(),

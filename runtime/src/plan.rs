@@ -1,17 +1,34 @@
 //! The migration plan: what `include_migrations!` embeds and what the CLI loads from disk.
 //!
-//! Every field is a `Cow<'static, _>` so that the same types live in a `static` (built by the
-//! macro from borrowed literals) and in memory (built at run time by `strata-schema`). Two
-//! plans built from the same tree compare equal field by field.
-
-use std::borrow::Cow;
+//! Every string and list is `'static`: the macro builds the plan from literals in a `static`,
+//! and a plan built at run time (`strata_schema::load_plan`, the CLI) is leaked once per
+//! process with [`leak`] and [`leak_list`]. One type for both means two plans built from the
+//! same tree compare equal field by field. (`Cow` fields were tried first: rustc type-checks a
+//! `Cow::Borrowed(..)` in a constant about three times slower than a plain reference, which
+//! made a 1,000-delta tree take half a second more to compile; see BENCHMARKS.md.)
 
 use crate::engine::Engine;
 
-/// A static string or an owned one.
-pub type Str = Cow<'static, str>;
-/// A static slice or an owned vector.
-pub type List<T> = Cow<'static, [T]>;
+/// A string of the plan.
+pub type Str = &'static str;
+/// A list of the plan.
+pub type List<T> = &'static [T];
+
+/// Moves a string built at run time into the plan: it is never freed. Build a plan once per
+/// process (the CLI does).
+///
+/// ```
+/// let name: strata_runtime::plan::Str = strata_runtime::plan::leak(format!("delta_{}", 7));
+/// assert_eq!(name, "delta_7");
+/// ```
+pub fn leak(s: impl Into<String>) -> Str {
+    Box::leak(s.into().into_boxed_str())
+}
+
+/// Moves a list built at run time into the plan, like [`leak`].
+pub fn leak_list<T>(items: Vec<T>) -> List<T> {
+    Box::leak(items.into_boxed_slice())
+}
 
 /// The whole plan of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +115,8 @@ impl Delta {
     /// there).
     pub fn checksum(&self, engine: Engine) -> &str {
         match (&self.code, self.body(engine)) {
-            (Some(code), _) => &code.checksum,
-            (None, Some(body)) => &body.checksum,
+            (Some(code), _) => code.checksum,
+            (None, Some(body)) => body.checksum,
             (None, None) => "",
         }
     }
@@ -151,13 +168,13 @@ impl Migrations {
     /// A plan with nothing in it (what `include_migrations!` expands to next to its compile
     /// errors, so that no secondary errors follow).
     pub const EMPTY: Migrations = Migrations {
-        engines: Cow::Borrowed(&[]),
-        stores: Cow::Borrowed(&[]),
+        engines: &[],
+        stores: &[],
         common: None,
         target_version: 0,
         compat_version: 0,
-        fingerprint: Cow::Borrowed(""),
-        background_updates: Cow::Borrowed(&[]),
+        fingerprint: "",
+        background_updates: &[],
     };
 
     /// The store called `name` (`common` included).

@@ -72,7 +72,7 @@ pub fn sql_script(
                         file: code.file.to_string(),
                     });
                 }
-                let file = body.map_or("(not for this engine)", |b| &b.file);
+                let file = body.map_or("(not for this engine)", |b| b.file);
                 let _ = writeln!(
                     out,
                     "\n-- delta {store}/{}/{} ({file})",
@@ -97,7 +97,7 @@ pub fn sql_script(
                     "INSERT INTO strata_applied_deltas (store, version, name, engine, checksum, applied_at, duration_ms) VALUES ({}, {}, {}, {}, {}, 0, 0);",
                     quote(store),
                     delta.version,
-                    quote(&delta.name),
+                    quote(delta.name),
                     quote(engine.name()),
                     quote(delta.checksum(engine)),
                 );

@@ -64,6 +64,9 @@ impl Report {
 /// Reads and checks the tree at `root` and, when it has no errors, builds its plan: the
 /// same [`strata_runtime::Migrations`] that `include_migrations!` embeds. The report is
 /// returned either way (its warnings are worth showing).
+///
+/// The plan's strings and lists are `'static`: they are leaked (see
+/// [`strata_runtime::plan::leak`]), so load a tree once per process, as the CLI does.
 pub fn load_plan(
     root: &std::path::Path,
     options: &CheckOptions,

@@ -2,11 +2,11 @@
 //! both `include_migrations!` (which embeds the result) and the CLI (which loads it at run
 //! time).
 
-use std::borrow::Cow;
-
 use sha2::{Digest, Sha256};
 use sqlparser::ast;
-use strata_runtime::plan::{Body, CodeDelta, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
+use strata_runtime::plan::{
+    Body, CodeDelta, Delta, Migrations, ScheduledUpdate, Snapshot, Store, leak, leak_list,
+};
 
 use crate::analysis::Analysis;
 use crate::checksum::checksum;
@@ -16,28 +16,29 @@ use crate::model::object_name;
 use crate::tree::{Script, ScriptKind, Store as TreeStore, Tree};
 
 /// Builds the plan of `tree`. Call it only on an analysis without errors: every body must
-/// have been parsed for every target engine.
+/// have been parsed for every target engine. The plan is leaked (its fields are `'static`,
+/// like the macro's): build it once per process.
 pub fn build(tree: &Tree, analysis: &Analysis) -> Migrations {
     let engines = tree.manifest.engines.clone();
     let store = |s: &TreeStore| build_store(tree, analysis, &engines, s);
     let target_version = tree.target_version().unwrap_or(0);
     Migrations {
-        engines: Cow::Owned(engines.clone()),
-        stores: Cow::Owned(tree.stores.iter().map(store).collect()),
+        engines: leak_list(engines.clone()),
+        stores: leak_list(tree.stores.iter().map(store).collect()),
         common: tree.common.as_ref().map(store),
         target_version,
         compat_version: tree.compat_version().unwrap_or(target_version),
-        fingerprint: fingerprint(tree).into(),
-        background_updates: Cow::Owned(
+        fingerprint: leak(fingerprint(tree)),
+        background_updates: leak_list(
             analysis
                 .scheduled_updates
                 .iter()
                 .map(|u| ScheduledUpdate {
-                    store: u.store.clone().into(),
+                    store: leak(u.store.clone()),
                     version: u.version,
-                    delta: u.delta.clone().into(),
-                    name: u.name.clone().into(),
-                    depends_on: u.depends_on.clone().map(Into::into),
+                    delta: leak(u.delta.clone()),
+                    name: leak(u.name.clone()),
+                    depends_on: u.depends_on.clone().map(leak),
                     ordering: u.ordering,
                 })
                 .collect(),
@@ -70,7 +71,7 @@ fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeSto
         .iter()
         .map(|sn| Snapshot {
             version: sn.version,
-            scripts: Cow::Owned(sn.scripts.iter().map(script).collect()),
+            scripts: leak_list(sn.scripts.iter().map(script).collect()),
         })
         .collect();
     let deltas: Vec<Delta> = s.deltas.iter().map(script).collect();
@@ -92,10 +93,10 @@ fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeSto
     }
     h.update(format!("target {}\n", tree.target_version().unwrap_or(0)));
     Store {
-        name: s.name.clone().into(),
-        snapshots: Cow::Owned(snapshots),
-        deltas: Cow::Owned(deltas),
-        digest: hex(&h.finalize()).into(),
+        name: leak(s.name.clone()),
+        snapshots: leak_list(snapshots),
+        deltas: leak_list(deltas),
+        digest: leak(hex(&h.finalize())),
     }
 }
 
@@ -115,11 +116,11 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
         }
         return Delta {
             version: d.version,
-            name: d.name.clone().into(),
-            bodies: Cow::Owned(Vec::new()),
+            name: leak(d.name.clone()),
+            bodies: leak_list(Vec::new()),
             code: Some(CodeDelta {
-                file: tree.files[*file].path.clone().into(),
-                checksum: hex(&h.finalize()).into(),
+                file: leak(tree.files[*file].path.clone()),
+                checksum: leak(hex(&h.finalize())),
                 run: None,
             }),
         };
@@ -134,7 +135,7 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
             let concurrent_index = match parsed.statements.as_slice() {
                 [only] if no_transaction => match &only.ast {
                     Some(ast::Statement::CreateIndex(ci)) if ci.concurrently => {
-                        ci.name.as_ref().map(|n| object_name(n).into())
+                        ci.name.as_ref().map(|n| leak(object_name(n)))
                     }
                     _ => None,
                 },
@@ -142,25 +143,25 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
             };
             Some(Body {
                 engine,
-                file: source.path.clone().into(),
-                statements: Cow::Owned(
+                file: leak(source.path.clone()),
+                statements: leak_list(
                     parsed
                         .statements
                         .iter()
-                        .map(|s| s.statement.sql(&source.text).to_string().into())
+                        .map(|s| leak(s.statement.sql(&source.text)))
                         .collect(),
                 ),
                 no_transaction,
                 foreign_keys_off: parsed.has(&Directive::ForeignKeysOff),
-                checksum: checksum(parsed).into(),
+                checksum: leak(checksum(parsed)),
                 concurrent_index,
             })
         })
         .collect();
     Delta {
         version: d.version,
-        name: d.name.clone().into(),
-        bodies: Cow::Owned(bodies),
+        name: leak(d.name.clone()),
+        bodies: leak_list(bodies),
         code: None,
     }
 }
