@@ -7,7 +7,7 @@ use std::path::Path;
 use common::{plan, tree, write};
 use rusqlite::Connection;
 use strata::driver::sqlite::SqliteDriver;
-use strata::plan::leak_list;
+use strata::plan::{Body, BodyInput, Scripts, TableBuilder, leak_list};
 use strata::test_utils::{Call, Hooked};
 use strata::{ChecksumPolicy, DriverError, Error, Migrations, Migrator, Options, Report};
 
@@ -279,14 +279,31 @@ fn failing_delta_keeps_the_ones_before_and_reruns_after_a_fix() -> TestResult {
     let good = plan(&root);
     // The same tree with a statement that passes the check but fails on this database.
     let mut broken = good.clone();
+    let mut table = TableBuilder::default();
+    for (i, d) in good.stores[0].deltas.iter().enumerate() {
+        let bodies: Vec<Body> = d.bodies().collect();
+        let mut statements: Vec<Vec<&str>> = bodies.iter().map(|b| b.statements.to_vec()).collect();
+        if i == 1 {
+            statements[0][1] = "INSERT INTO b (x) VALUES (1, 2)";
+        }
+        let inputs: Vec<BodyInput> = bodies
+            .iter()
+            .zip(&statements)
+            .map(|(b, s)| BodyInput {
+                engine: b.engine,
+                file: b.file,
+                statements: s,
+                no_transaction: b.no_transaction,
+                foreign_keys_off: b.foreign_keys_off,
+                checksum: b.checksum,
+                concurrent_index: b.concurrent_index,
+            })
+            .collect();
+        table.push_sql(d.version, d.name, &inputs);
+    }
+    let len = table.len();
     let mut stores = broken.stores.to_vec();
-    let mut deltas = stores[0].deltas.to_vec();
-    let mut bodies = deltas[1].bodies.to_vec();
-    let mut stmts = bodies[0].statements.to_vec();
-    stmts[1] = "INSERT INTO b (x) VALUES (1, 2)";
-    bodies[0].statements = leak_list(stmts);
-    deltas[1].bodies = leak_list(bodies);
-    stores[0].deltas = leak_list(deltas);
+    stores[0].deltas = Scripts::new(table.finish(), 0, len);
     broken.stores = leak_list(stores);
     let err = apply(&db, &broken).unwrap_err();
     let Error::DeltaFailed(f) = &err else {

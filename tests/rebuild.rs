@@ -46,7 +46,7 @@ fn edits_and_new_files_rebuild_and_warnings_show() {
     fs::create_dir_all(d.join("src")).unwrap();
     fs::write(
         d.join("src/main.rs"),
-        "static M: strata::Migrations = strata::include_migrations!(\"schema\");\nfn main() {\n    let s = &M.stores[0];\n    let n: usize = s.deltas.iter().flat_map(|d| d.bodies.iter()).map(|b| b.statements.len()).sum();\n    println!(\"{} {}\", M.target_version, n);\n}\n",
+        "static M: strata::Migrations = strata::include_migrations!(\"schema\");\nfn main() {\n    let s = &M.stores[0];\n    let n: usize = s.deltas.iter().flat_map(|d| d.bodies()).map(|b| b.statements.len()).sum();\n    println!(\"{} {}\", M.target_version, n);\n}\n",
     )
     .unwrap();
     fs::create_dir_all(d.join("schema/delta/1")).unwrap();

@@ -375,7 +375,7 @@ fn scheduled_in(plan: &Migrations, update: &str) -> String {
                 .deltas
                 .iter()
                 .find(|d| d.version == u.version && d.name == u.delta)?;
-            Some(match (&delta.code, delta.bodies.first()) {
+            Some(match (&delta.code, delta.bodies().next()) {
                 (Some(code), _) => code.file.to_string(),
                 (None, Some(body)) => body.file.to_string(),
                 (None, None) => format!("{}/{}", u.version, u.delta),

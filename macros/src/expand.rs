@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use strata_runtime::Engine;
-use strata_runtime::plan::{Body, Delta, Migrations, ScheduledUpdate, Snapshot, Store};
+use strata_runtime::plan::{Migrations, ScheduledUpdate, Scripts, Snapshot, Store, Table};
 use strata_schema::{Report, Severity};
 
 use crate::input::Input;
@@ -187,7 +187,7 @@ fn check_code_deltas(plan: &Migrations, report: &Report) -> Vec<String> {
         .iter()
         .chain(plan.common.as_ref())
         .flat_map(|s| s.deltas.iter())
-        .filter_map(|d| d.code.as_ref())
+        .filter_map(|d| d.code)
     {
         let Some(text) = report.tree.file_text(code.file) else {
             continue;
@@ -249,7 +249,7 @@ fn code_modules(plan: &Migrations, root: &std::path::Path) -> TokenStream {
         .iter()
         .chain(plan.common.as_ref())
         .flat_map(|s| s.deltas.iter())
-        .filter_map(|d| d.code.as_ref())
+        .filter_map(|d| d.code)
         .map(|code| {
             let ident = code_module_ident(code.file);
             let path = root.join(code.file).to_string_lossy().into_owned();
@@ -284,21 +284,21 @@ fn opt_str(s: &Option<&str>) -> TokenStream {
     }
 }
 
-/// The plan's value. Every delta and snapshot script becomes a `const` item of its own in
-/// `items`, referenced by name: rustc type-checks many small items much faster than one
-/// nested expression, whose cost grows faster than its size (see BENCHMARKS.md).
+/// The plan's value. The deltas go into one packed table (`strata::plan::Table`): a string
+/// array and two integer arrays, each a `static` in `items`; stores and snapshots are ranges
+/// of it. rustc type-checks array elements far faster than struct literals (see
+/// BENCHMARKS.md), so a tree of thousands of deltas costs little more to compile than
+/// `include_str!` of its files.
 fn migrations(m: &Migrations, items: &mut Vec<TokenStream>) -> TokenStream {
+    // Every store of a plan built by `strata_schema` shares one table.
+    if let Some(s) = m.stores.iter().chain(m.common.as_ref()).next() {
+        items.push(table(s.deltas.raw().0));
+    }
     let engines = list(m.engines.iter().map(|&e| engine(e)).collect());
-    let stores = list(
-        m.stores
-            .iter()
-            .enumerate()
-            .map(|(i, s)| store(s, &i.to_string(), items))
-            .collect(),
-    );
+    let stores = list(m.stores.iter().map(store).collect());
     let common = match &m.common {
         Some(c) => {
-            let c = store(c, "C", items);
+            let c = store(c);
             quote! { ::core::option::Option::Some(#c) }
         }
         None => quote! { ::core::option::Option::None },
@@ -320,89 +320,54 @@ fn migrations(m: &Migrations, items: &mut Vec<TokenStream>) -> TokenStream {
     }
 }
 
-/// `const __STRATA_<tag>: Delta = ...;` in `items`; its name as the value.
-fn delta_item(d: &Delta, tag: String, items: &mut Vec<TokenStream>) -> TokenStream {
-    let ident = format_ident!("__STRATA_{}", tag);
-    let value = delta(d);
-    items.push(quote! { const #ident: ::strata::plan::Delta = #value; });
-    quote! { #ident }
+/// `static __STRATA_TABLE: Table = ...;` with its arrays, and the code deltas' functions in
+/// the order the table numbers them.
+fn table(t: &'static Table) -> TokenStream {
+    let (strs, deltas, bodies) = t.parts();
+    let (ns, nd, nb) = (strs.len(), deltas.len(), bodies.len());
+    let word = |w: &u32| proc_macro2::Literal::u32_unsuffixed(*w);
+    let deltas = deltas.iter().map(word);
+    let bodies = bodies.iter().map(word);
+    let code: Vec<TokenStream> = t
+        .all()
+        .iter()
+        .filter_map(|d| d.code)
+        .map(|c| {
+            let module = code_module_ident(c.file);
+            quote! { #module::migrate }
+        })
+        .collect();
+    let nc = code.len();
+    quote! {
+        static __STRATA_STRS: [&str; #ns] = [#(#strs),*];
+        static __STRATA_DELTAS: [u32; #nd] = [#(#deltas),*];
+        static __STRATA_BODIES: [u32; #nb] = [#(#bodies),*];
+        static __STRATA_CODE: [::strata::plan::CodeFn; #nc] = [#(#code),*];
+        static __STRATA_TABLE: ::strata::plan::Table = ::strata::plan::Table::from_parts(
+            &__STRATA_STRS, &__STRATA_DELTAS, &__STRATA_BODIES, &__STRATA_CODE,
+        );
+    }
 }
 
-fn store(s: &Store, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
+fn scripts(s: &Scripts) -> TokenStream {
+    let (_, start, len) = s.raw();
+    quote! { ::strata::plan::Scripts::new(&__STRATA_TABLE, #start, #len) }
+}
+
+fn store(s: &Store) -> TokenStream {
     let name = str_lit(s.name);
-    let snapshots = list(
-        s.snapshots
-            .iter()
-            .enumerate()
-            .map(|(k, sn)| snapshot(sn, &format!("{key}_S{k}"), items))
-            .collect(),
-    );
-    let deltas = list(
-        s.deltas
-            .iter()
-            .enumerate()
-            .map(|(j, d)| delta_item(d, format!("{key}_D{j}"), items))
-            .collect(),
-    );
+    let snapshots = list(s.snapshots.iter().map(snapshot).collect());
+    let deltas = scripts(&s.deltas);
     let digest = str_lit(s.digest);
     quote! {
         ::strata::plan::Store { name: #name, snapshots: #snapshots, deltas: #deltas, digest: #digest }
     }
 }
 
-fn snapshot(s: &Snapshot, key: &str, items: &mut Vec<TokenStream>) -> TokenStream {
+fn snapshot(s: &Snapshot) -> TokenStream {
     let version = s.version;
-    let scripts = list(
-        s.scripts
-            .iter()
-            .enumerate()
-            .map(|(j, d)| delta_item(d, format!("{key}_{j}"), items))
-            .collect(),
-    );
+    let scripts = scripts(&s.scripts);
     quote! { ::strata::plan::Snapshot { version: #version, scripts: #scripts } }
-}
-
-fn delta(d: &Delta) -> TokenStream {
-    let version = d.version;
-    let name = str_lit(d.name);
-    let bodies = list(d.bodies.iter().map(body).collect());
-    let code = match &d.code {
-        Some(code) => {
-            let file = str_lit(code.file);
-            let checksum = str_lit(code.checksum);
-            let module = code_module_ident(code.file);
-            quote! {
-                ::core::option::Option::Some(::strata::plan::CodeDelta {
-                    file: #file,
-                    checksum: #checksum,
-                    run: ::core::option::Option::Some(#module::migrate),
-                })
-            }
-        }
-        None => quote! { ::core::option::Option::None },
-    };
-    quote! { ::strata::plan::Delta { version: #version, name: #name, bodies: #bodies, code: #code } }
-}
-
-fn body(b: &Body) -> TokenStream {
-    let engine = engine(b.engine);
-    let file = str_lit(b.file);
-    let statements = list(b.statements.iter().map(|s| str_lit(s)).collect());
-    let no_transaction = b.no_transaction;
-    let foreign_keys_off = b.foreign_keys_off;
-    let checksum = str_lit(b.checksum);
-    let concurrent_index = opt_str(&b.concurrent_index);
-    quote! {
-        ::strata::plan::Body {
-            engine: #engine,
-            file: #file,
-            statements: #statements,
-            no_transaction: #no_transaction,
-            foreign_keys_off: #foreign_keys_off,
-            checksum: #checksum,
-            concurrent_index: #concurrent_index,
-        }
-    }
 }
 
 fn update(u: &ScheduledUpdate) -> TokenStream {

@@ -49,17 +49,17 @@ pub enum Step<'p> {
         /// Snapshot version.
         version: u32,
         /// Its bodies for the engine, in order.
-        bodies: Vec<&'p Body>,
+        bodies: Vec<Body>,
     },
     /// Run a delta.
     Delta {
         /// Store.
         store: &'p str,
         /// The delta.
-        delta: &'p Delta,
+        delta: Delta,
         /// Its body for the engine (`None`: the delta does not run on this engine and is
         /// only recorded).
-        body: Option<&'p Body>,
+        body: Option<Body>,
     },
 }
 
@@ -86,27 +86,25 @@ pub struct Report {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use strata_runtime::plan::*;
 /// use strata_runtime::{Engine, Migrator};
+/// // A plan is usually `include_migrations!`'s or `strata_schema::load_plan`'s; by hand:
+/// let mut table = TableBuilder::default();
+/// table.push_sql(1, "01_users", &[BodyInput {
+///     engine: Engine::Sqlite,
+///     file: "delta/1/01_users.sql",
+///     statements: &["CREATE TABLE users (id INTEGER PRIMARY KEY)"],
+///     no_transaction: false,
+///     foreign_keys_off: false,
+///     checksum: "c1",
+///     concurrent_index: None,
+/// }]);
 /// let plan = Migrations {
 ///     engines: &[Engine::Sqlite],
-///     stores: &[Store {
+///     stores: leak_list(vec![Store {
 ///         name: "main",
 ///         snapshots: &[],
-///         deltas: &[Delta {
-///             version: 1,
-///             name: "01_users",
-///             bodies: &[Body {
-///                 engine: Engine::Sqlite,
-///                 file: "delta/1/01_users.sql",
-///                 statements: &["CREATE TABLE users (id INTEGER PRIMARY KEY)"],
-///                 no_transaction: false,
-///                 foreign_keys_off: false,
-///                 checksum: "c1",
-///                 concurrent_index: None,
-///             }],
-///             code: None,
-///         }],
+///         deltas: Scripts::new(table.finish(), 0, 1),
 ///         digest: "d1",
-///     }],
+///     }]),
 ///     common: None,
 ///     target_version: 1,
 ///     compat_version: 1,

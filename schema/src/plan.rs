@@ -5,7 +5,8 @@
 use sha2::{Digest, Sha256};
 use sqlparser::ast;
 use strata_runtime::plan::{
-    Body, CodeDelta, Delta, Migrations, ScheduledUpdate, Snapshot, Store, leak, leak_list,
+    BodyInput, Migrations, ScheduledUpdate, Scripts, Snapshot, Store, Table, TableBuilder, leak,
+    leak_list,
 };
 
 use crate::analysis::Analysis;
@@ -20,12 +21,28 @@ use crate::tree::{Script, ScriptKind, Store as TreeStore, Tree};
 /// like the macro's): build it once per process.
 pub fn build(tree: &Tree, analysis: &Analysis) -> Migrations {
     let engines = tree.manifest.engines.clone();
-    let store = |s: &TreeStore| build_store(tree, analysis, &engines, s);
+    // Every delta of every store goes into one table; a store keeps ranges of it.
+    let mut table = TableBuilder::default();
+    let ranges: Vec<StoreRanges> = tree
+        .stores
+        .iter()
+        .chain(&tree.common)
+        .map(|s| push_store(tree, analysis, &engines, s, &mut table))
+        .collect();
+    let table = table.finish();
+    let mut stores: Vec<Store> = tree
+        .stores
+        .iter()
+        .chain(&tree.common)
+        .zip(&ranges)
+        .map(|(s, r)| build_store(tree, s, r, table))
+        .collect();
+    let common = tree.common.as_ref().and_then(|_| stores.pop());
     let target_version = tree.target_version().unwrap_or(0);
     Migrations {
         engines: leak_list(engines.clone()),
-        stores: leak_list(tree.stores.iter().map(store).collect()),
-        common: tree.common.as_ref().map(store),
+        stores: leak_list(stores),
+        common,
         target_version,
         compat_version: tree.compat_version().unwrap_or(target_version),
         fingerprint: leak(fingerprint(tree)),
@@ -64,22 +81,54 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeStore) -> Store {
-    let script = |d: &Script| build_script(tree, analysis, engines, d);
-    let snapshots: Vec<Snapshot> = s
+/// Where a store's scripts are in the table: (version, start, len) per snapshot, then the
+/// deltas' (start, len).
+struct StoreRanges {
+    snapshots: Vec<(u32, u32, u32)>,
+    deltas: (u32, u32),
+}
+
+fn push_store(
+    tree: &Tree,
+    analysis: &Analysis,
+    engines: &[Engine],
+    s: &TreeStore,
+    table: &mut TableBuilder,
+) -> StoreRanges {
+    let push_all = |scripts: &[Script], table: &mut TableBuilder| {
+        let start = table.len();
+        for d in scripts {
+            push_script(tree, analysis, engines, d, table);
+        }
+        (start, table.len() - start)
+    };
+    let snapshots = s
         .snapshots
         .iter()
-        .map(|sn| Snapshot {
-            version: sn.version,
-            scripts: leak_list(sn.scripts.iter().map(script).collect()),
+        .map(|sn| {
+            let (start, len) = push_all(&sn.scripts, table);
+            (sn.version, start, len)
         })
         .collect();
-    let deltas: Vec<Delta> = s.deltas.iter().map(script).collect();
+    let deltas = push_all(&s.deltas, table);
+    StoreRanges { snapshots, deltas }
+}
+
+fn build_store(tree: &Tree, s: &TreeStore, r: &StoreRanges, table: &'static Table) -> Store {
+    let snapshots: Vec<Snapshot> = r
+        .snapshots
+        .iter()
+        .map(|&(version, start, len)| Snapshot {
+            version,
+            scripts: Scripts::new(table, start, len),
+        })
+        .collect();
+    let deltas = Scripts::new(table, r.deltas.0, r.deltas.1);
     let mut h = Sha256::new();
     h.update(format!("store {}\n", s.name));
-    let mut feed = |kind: &str, d: &Delta| {
+    let mut feed = |kind: &str, d: strata_runtime::plan::Delta| {
         h.update(format!("{kind} {} {}\n", d.version, d.name));
-        for b in d.bodies.iter() {
+        for b in d.bodies() {
             h.update(format!("  {} {}\n", b.engine, b.checksum));
         }
     };
@@ -88,19 +137,25 @@ fn build_store(tree: &Tree, analysis: &Analysis, engines: &[Engine], s: &TreeSto
             feed("snapshot", d);
         }
     }
-    for d in &deltas {
+    for d in deltas.iter() {
         feed("delta", d);
     }
     h.update(format!("target {}\n", tree.target_version().unwrap_or(0)));
     Store {
         name: leak(s.name.clone()),
         snapshots: leak_list(snapshots),
-        deltas: leak_list(deltas),
+        deltas,
         digest: leak(hex(&h.finalize())),
     }
 }
 
-fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script) -> Delta {
+fn push_script(
+    tree: &Tree,
+    analysis: &Analysis,
+    engines: &[Engine],
+    d: &Script,
+    table: &mut TableBuilder,
+) {
     if let ScriptKind::Code { file, effect } = &d.kind {
         // The checksum covers the code and its declared schema effect; line ends are
         // normalised so that a CRLF checkout does not change it.
@@ -114,18 +169,20 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
                 }
             }
         }
-        return Delta {
-            version: d.version,
-            name: leak(d.name.clone()),
-            bodies: leak_list(Vec::new()),
-            code: Some(CodeDelta {
-                file: leak(tree.files[*file].path.clone()),
-                checksum: leak(hex(&h.finalize())),
-                run: None,
-            }),
-        };
+        let checksum = hex(&h.finalize());
+        table.push_code(d.version, &d.name, &tree.files[*file].path, &checksum);
+        return;
     }
-    let bodies = engines
+    struct Owned<'t> {
+        engine: Engine,
+        file: &'t str,
+        statements: Vec<&'t str>,
+        no_transaction: bool,
+        foreign_keys_off: bool,
+        checksum: String,
+        concurrent_index: Option<String>,
+    }
+    let bodies: Vec<Owned<'_>> = engines
         .iter()
         .filter_map(|&engine| {
             let file = d.body(engine)?;
@@ -135,35 +192,40 @@ fn build_script(tree: &Tree, analysis: &Analysis, engines: &[Engine], d: &Script
             let concurrent_index = match parsed.statements.as_slice() {
                 [only] if no_transaction => match &only.ast {
                     Some(ast::Statement::CreateIndex(ci)) if ci.concurrently => {
-                        ci.name.as_ref().map(|n| leak(object_name(n)))
+                        ci.name.as_ref().map(object_name)
                     }
                     _ => None,
                 },
                 _ => None,
             };
-            Some(Body {
+            Some(Owned {
                 engine,
-                file: leak(source.path.clone()),
-                statements: leak_list(
-                    parsed
-                        .statements
-                        .iter()
-                        .map(|s| leak(s.statement.sql(&source.text)))
-                        .collect(),
-                ),
+                file: &source.path,
+                statements: parsed
+                    .statements
+                    .iter()
+                    .map(|s| s.statement.sql(&source.text))
+                    .collect(),
                 no_transaction,
                 foreign_keys_off: parsed.has(&Directive::ForeignKeysOff),
-                checksum: leak(checksum(parsed)),
+                checksum: checksum(parsed),
                 concurrent_index,
             })
         })
         .collect();
-    Delta {
-        version: d.version,
-        name: leak(d.name.clone()),
-        bodies: leak_list(bodies),
-        code: None,
-    }
+    let inputs: Vec<BodyInput<'_>> = bodies
+        .iter()
+        .map(|b| BodyInput {
+            engine: b.engine,
+            file: b.file,
+            statements: &b.statements,
+            no_transaction: b.no_transaction,
+            foreign_keys_off: b.foreign_keys_off,
+            checksum: &b.checksum,
+            concurrent_index: b.concurrent_index.as_deref(),
+        })
+        .collect();
+    table.push_sql(d.version, &d.name, &inputs);
 }
 
 /// A table of the final schema, for typed constants (`include_migrations!(pub mod db = ...)`).
