@@ -4,7 +4,8 @@
 # strata so that linking costs the same, embedding the same files with include_str!). For each: a clean build of the crate (dependencies already built) and a
 # rebuild after editing one delta. Also the strata crate without the documented
 # [profile.dev.build-override] (macro dependencies unoptimised), and `strata check` on the
-# tree (one execution of the history).
+# tree: one execution of the history, with the parsing and lints the macro does too, built
+# with --release (optimised like the macro's dependencies under the build-override).
 #
 # Usage: bash benches/macro_build.sh [N ...]        (default: 100 1000)
 # Prints a Markdown table (medians of 3 runs, seconds).
@@ -71,8 +72,8 @@ for n in "${sizes[@]}"; do
     printf '| %s | %s | %.2f | %.2f |\n' "$n" "$kind" \
       "$(printf '%s\n' "${clean[@]}" | median)" "$(printf '%s\n' "${rebuild[@]}" | median)"
   done
-  (cd "$root" && cargo build --offline -q -p strata-cli)
+  (cd "$root" && cargo build --offline -q --release -p strata-cli)
   check=()
-  for i in $(seq 1 $runs); do check+=("$(secs "$CARGO_TARGET_DIR/debug/strata" check "$work/tree$n")"); done
+  for i in $(seq 1 $runs); do check+=("$(secs "$CARGO_TARGET_DIR/release/strata" check "$work/tree$n")"); done
   printf '| %s | `strata check` (one execution of the history) | %.2f | |\n' "$n" "$(printf '%s\n' "${check[@]}" | median)"
 done

@@ -579,3 +579,84 @@ impl Migrations {
             .find(|s| s.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body<'a>(engine: Engine, statements: &'a [&'a str]) -> BodyInput<'a> {
+        BodyInput {
+            engine,
+            file: "delta/1/01_t.sql",
+            statements,
+            no_transaction: false,
+            foreign_keys_off: engine == Engine::Postgres,
+            checksum: "c",
+            concurrent_index: (engine == Engine::Postgres).then_some("t_idx"),
+        }
+    }
+
+    #[test]
+    fn views_read_back_what_was_pushed_and_identical_lists_are_stored_once() {
+        let stmts = ["CREATE TABLE t (a INT)", "INSERT INTO t VALUES (1)"];
+        let mut b = TableBuilder::default();
+        b.push_sql(
+            1,
+            "01_t",
+            &[body(Engine::Sqlite, &stmts), body(Engine::Postgres, &stmts)],
+        );
+        b.push_code(2, "01_fix", "delta/2/01_fix.rs", "cc");
+        assert_eq!(b.len(), 2);
+        let table = b.finish();
+        let (strs, _, _) = table.parts();
+        // Two statements, one name, one file, one checksum, one index name, one code name,
+        // file and checksum: the statements of the second body are the first body's.
+        assert_eq!(strs.len(), 9, "{strs:?}");
+        let all = Scripts::new(table, 0, 2);
+        let d = all.get(0).unwrap();
+        assert_eq!((d.version, d.name, d.code), (1, "01_t", None));
+        let bodies: Vec<Body> = d.bodies().collect();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0].statements, stmts);
+        assert_eq!(bodies[1].statements, stmts);
+        assert!(!bodies[0].foreign_keys_off && bodies[1].foreign_keys_off);
+        assert_eq!(bodies[0].concurrent_index, None);
+        assert_eq!(bodies[1].concurrent_index, Some("t_idx"));
+        assert_eq!(d.checksum(Engine::Postgres), "c");
+        let code = all.last().unwrap();
+        assert_eq!(code.bodies().len(), 0);
+        let c = code.code.unwrap();
+        assert_eq!(
+            (c.file, c.checksum, c.run.is_none()),
+            ("delta/2/01_fix.rs", "cc", true)
+        );
+        assert_eq!(code.checksum(Engine::Sqlite), "cc");
+        assert!(all.get(2).is_none());
+        assert_eq!(
+            all.iter().rev().map(|d| d.version).collect::<Vec<_>>(),
+            [2, 1]
+        );
+    }
+
+    #[test]
+    fn lists_compare_by_content_wherever_they_are_stored() {
+        let stmts = ["CREATE TABLE t (a INT)"];
+        let mut one = TableBuilder::default();
+        one.push_sql(1, "01_t", &[body(Engine::Sqlite, &stmts)]);
+        let one = Scripts::new(one.finish(), 0, 1);
+        let mut two = TableBuilder::default();
+        two.push_code(1, "00_other", "delta/1/00_other.rs", "x");
+        two.push_sql(1, "01_t", &[body(Engine::Sqlite, &stmts)]);
+        let two_table = two.finish();
+        assert_eq!(one, Scripts::new(two_table, 1, 1));
+        assert_ne!(one, Scripts::new(two_table, 0, 1));
+        assert_ne!(one, Scripts::new(two_table, 0, 2));
+        assert_eq!(Scripts::EMPTY, Scripts::new(two_table, 2, 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "range outside the table")]
+    fn a_range_outside_the_table_is_refused() {
+        let _ = Scripts::new(TableBuilder::default().finish(), 0, 1);
+    }
+}
