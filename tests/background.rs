@@ -266,8 +266,14 @@ fn background_updates_on_postgres() -> TestResult {
     let mut client = pg.client();
     let mut db = PostgresDriver::new(&mut client);
     Migrator::new(&plan).apply(&mut db)?;
+    // The application's own statement timeout: lifted for the build, then back.
+    db.execute_batch("SET statement_timeout = '7s'")?;
     Runner::new(&unique_index()).run_until_done(&mut db, |_| {})?;
     assert_eq!(ids(&mut db), vec![1, 2, 4]);
+    assert_eq!(
+        db.query("SHOW statement_timeout", &[])?,
+        vec![vec![Value::Text("7s".to_string())]]
+    );
     let valid: Vec<Vec<Value>> = db.query(
         "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'members_room_member'",
         &[],
@@ -374,12 +380,29 @@ fn progress_reports_count_down_to_completion_with_an_eta() -> TestResult {
         (last.done, last.remaining, last.eta),
         (100, Some(0), Some(std::time::Duration::ZERO))
     );
-    // Without an estimate: counts and rate, no ETA.
+    // A completed update has nothing left, estimate or not.
     let b = reports.iter().find(|r| r.update == "b").unwrap();
     assert_eq!(
         (b.remaining, b.eta),
         (Some(0), Some(std::time::Duration::ZERO))
     );
+    // Without an estimate: counts and rate while it runs, no remaining count and no ETA.
+    let (_d, path) = migrated_file(100);
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let handlers = handlers_touching_all();
+    let reports =
+        Runner::with_options(&handlers, small_batches()).run_until_done(&mut db, |_| {})?;
+    let a: Vec<_> = reports.iter().filter(|r| r.update == "a").collect();
+    let (last, running) = a.split_last().unwrap();
+    assert!(running.len() > 10, "{} batches", running.len());
+    for (i, r) in running.iter().enumerate() {
+        assert_eq!((r.remaining, r.eta), (None, None), "{r:?}");
+        assert_eq!(r.done, ((i as u64 + 1) * 7).min(100), "{r:?}");
+        assert!(r.rate > 0.0, "{r:?}");
+    }
+    assert!(last.completed);
+    assert_eq!(last.done, 100);
     Ok(())
 }
 
@@ -611,5 +634,182 @@ fn runner_processes_on_one_postgres_database_run_one_batch_at_a_time() -> TestRe
     let mut db = PostgresDriver::new(&mut client);
     assert_eq!(touched_counts(&mut db), vec![1; 200]);
     assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
+
+/// Delta 1 schedules `early`; the snapshot at 2 holds the schema; delta 3 schedules `late`,
+/// which depends on `early`.
+fn snapshot_tree() -> (tempfile::TempDir, Migrations) {
+    let table = "CREATE TABLE items (id BIGINT PRIMARY KEY, touched BIGINT NOT NULL DEFAULT 0);";
+    common::tree(&[
+        ("delta/1/01_items.sql", table),
+        (
+            "delta/1/02_schedule.sql",
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('early', '{}', NULL, 102);",
+        ),
+        (
+            "delta/2/01_note.sql",
+            "CREATE TABLE notes (id BIGINT PRIMARY KEY);",
+        ),
+        (
+            "full_schemas/2/01_base.sql",
+            &format!("{table}\nCREATE TABLE notes (id BIGINT PRIMARY KEY);"),
+        ),
+        (
+            "delta/3/01_schedule.sql",
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('late', '{}', 'early', 301);",
+        ),
+    ])
+}
+
+#[test]
+fn a_database_created_from_a_snapshot_or_baselined_knows_the_updates_before_it() -> TestResult {
+    let (_t, plan) = snapshot_tree();
+    assert_eq!(plan.background_updates.len(), 2);
+    let handlers = Handlers::new().noop("early").noop("late");
+
+    // Fresh: the snapshot at 2 is loaded, delta 3 runs. `early` was scheduled by a delta the
+    // database never ran: it is recorded as done, and `late` (depending on it) can run.
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    let report = Migrator::new(&plan).apply(&mut db)?;
+    assert_eq!(report.snapshots, vec![("main".to_string(), 2)]);
+    assert!(background::has_completed(&mut db, "early")?);
+    assert!(!background::has_completed(&mut db, "late")?);
+    background::require_completed(&mut db, &["early"])?;
+    Runner::new(&handlers).run_until_done(&mut db, |_| {})?;
+    assert!(background::all_completed(&mut db)?);
+
+    // The offline script does the same.
+    let mut empty = rusqlite::Connection::open_in_memory()?;
+    let steps = Migrator::new(&plan).plan_steps(&mut SqliteDriver::new(&mut empty)?)?;
+    let script = strata::script::sql_script(&plan, &steps, strata::Engine::Sqlite)?;
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    conn.execute_batch(&script)?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    assert!(background::has_completed(&mut db, "early")?);
+    assert!(!background::has_completed(&mut db, "late")?);
+
+    // Baseline at 1: the database is taken to hold delta 1's work, its update included.
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    conn.execute_batch(
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, touched BIGINT NOT NULL DEFAULT 0);",
+    )?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).baseline(&mut db, 1)?;
+    assert!(background::has_completed(&mut db, "early")?);
+    Migrator::new(&plan).apply(&mut db)?;
+    Runner::new(&handlers).run_until_done(&mut db, |_| {})?;
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
+
+#[test]
+fn dependencies_the_database_cannot_satisfy_are_run_time_errors() -> TestResult {
+    let (_t, plan) = backfill_tree(1);
+    let handlers = handlers_touching_all().noop("x").noop("y").noop("z");
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    Runner::new(&handlers).run_until_done(&mut db, |_| {})?;
+    // Rows written by hand (or by an older tree): a dependency on an update never scheduled...
+    db.execute_batch(
+        "INSERT INTO strata_background_updates (update_name, depends_on, ordering) VALUES ('z', 'ghost', 1)",
+    )?;
+    let err = Runner::new(&handlers)
+        .run_until_done(&mut db, |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownBackgroundDependency { update, depends_on } if update == "z" && depends_on == "ghost"),
+        "{err}"
+    );
+    // ...and a cycle.
+    db.execute_batch(
+        "DELETE FROM strata_background_updates WHERE update_name = 'z';\n\
+         INSERT INTO strata_background_updates (update_name, depends_on, ordering) VALUES ('x', 'y', 1), ('y', 'x', 2);",
+    )?;
+    let err = Runner::new(&handlers)
+        .run_until_done(&mut db, |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BackgroundDependencyCycle(names) if names == &["x", "y"]),
+        "{err}"
+    );
+    Ok(())
+}
+
+fn partial_tree() -> (tempfile::TempDir, Migrations) {
+    common::tree(&[
+        (
+            "delta/1/01_members.sql",
+            "CREATE TABLE members (id BIGINT PRIMARY KEY, room TEXT NOT NULL, member TEXT NOT NULL);\n\
+             CREATE INDEX members_room_old ON members (room);\n\
+             INSERT INTO members (id, room, member) VALUES (1, 'r', 'a'), (2, 's', 'b');",
+        ),
+        (
+            "delta/2/01_partial.sql",
+            "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('members_partial_idx', '{}', NULL, 201);",
+        ),
+    ])
+}
+
+fn partial_index() -> Handlers {
+    Handlers::new().index(
+        "members_partial_idx",
+        BackgroundIndex::new("members_member_r", "members", &["member"])
+            .where_clause("room = 'r'")
+            .replacing("members_room_old"),
+    )
+}
+
+#[test]
+fn a_partial_background_index_replaces_the_old_one_on_sqlite() -> TestResult {
+    let (_t, plan) = partial_tree();
+    let mut conn = rusqlite::Connection::open_in_memory()?;
+    let mut db = SqliteDriver::new(&mut conn)?;
+    Migrator::new(&plan).apply(&mut db)?;
+    Runner::new(&partial_index()).run_until_done(&mut db, |_| {})?;
+    let indexes = db.query(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name",
+        &[],
+    )?;
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert_eq!(indexes[0][0], Value::Text("members_member_r".into()));
+    let Value::Text(sql) = &indexes[0][1] else {
+        panic!("{indexes:?}")
+    };
+    assert!(sql.ends_with("WHERE room = 'r'"), "{sql}");
+    Ok(())
+}
+
+#[test]
+fn a_partial_background_index_replaces_the_old_one_and_an_invalid_leftover_on_postgres()
+-> TestResult {
+    let Some(pg) = PostgresTestDb::empty("partial_background_index") else {
+        return Ok(());
+    };
+    let (_t, plan) = partial_tree();
+    let mut client = pg.client();
+    let mut db = PostgresDriver::new(&mut client);
+    Migrator::new(&plan).apply(&mut db)?;
+    // What an interrupted CREATE INDEX CONCURRENTLY leaves: an INVALID index of that name
+    // (and of another definition, to see it rebuilt).
+    db.execute_batch(
+        "CREATE INDEX members_member_r ON members (id);\n\
+         UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'members_member_r'::regclass;",
+    )?;
+    Runner::new(&partial_index()).run_until_done(&mut db, |_| {})?;
+    let indexes = db.query(
+        "SELECT c.relname, i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE i.indrelid = 'members'::regclass AND NOT i.indisprimary ORDER BY c.relname",
+        &[],
+    )?;
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert_eq!(indexes[0][0], Value::Text("members_member_r".into()));
+    assert_eq!(indexes[0][1], Value::Integer(1), "{indexes:?}");
+    let Value::Text(def) = &indexes[0][2] else {
+        panic!("{indexes:?}")
+    };
+    assert!(def.contains("(member) WHERE (room = 'r'::text)"), "{def}");
     Ok(())
 }

@@ -2,8 +2,10 @@
 //! generic binary), and the same commands embedded in an application's own binary over its
 //! compiled-in plan and handlers ([`Embedded`], [`run`]).
 //!
-//! Exit status: 0 success, 1 errors in the tree or a refused/failed migration, 2 unreadable
-//! tree, unreachable database or bad arguments, 3 (`status` only) work is pending.
+//! Exit status: 0 success; 1 errors in the tree, or `migrate`, `plan`, `baseline` or `bg run`
+//! failed or was refused (an unreachable database included); 2 bad arguments, an unreadable
+//! tree, or `status` / `bg status` unable to read a database; 3 (`status`, `bg status`) work
+//! is pending.
 
 mod check;
 mod commands;
@@ -23,7 +25,13 @@ pub use db::redact;
 
 /// Versioned SQL schema migrations for SQLite and PostgreSQL, checked before they run.
 #[derive(Parser, Debug)]
-#[command(name = "strata", version, about, long_about = None)]
+#[command(
+    name = "strata",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  strata check examples/chat/schema\n  strata migrate examples/chat/schema --database sqlite:chat.db\n  strata status examples/chat/schema --database sqlite:chat.db\n\nExit status: 0 success, 1 errors or a failed command, 2 bad arguments or an unreadable tree, 3 pending work (status)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -103,7 +111,10 @@ enum Command {
         store: Option<String>,
     },
     /// Background updates: `status` lists them, `run` runs the built-in ones to completion.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  strata bg status schema --database sqlite:app.db\n  strata bg run schema --database sqlite:app.db"
+    )]
     Bg(BgCommand),
     /// Adopt an existing database whose schema is at version N: record every delta up to N
     /// as applied without running it.
@@ -415,7 +426,7 @@ enum EmbeddedCommand {
     Status(StatusArgs),
     /// Background updates: `status` lists them, `run` runs them all with the application's
     /// handlers.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  APP bg status\n  APP bg run")]
     Bg(EmbeddedBg),
     /// Adopt an existing database whose schema is at version N.
     #[command(after_help = "Example:\n  APP baseline --version 12 --database sqlite:legacy.db")]

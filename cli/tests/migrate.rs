@@ -334,3 +334,74 @@ fn new_creates_the_next_delta_in_the_current_version() {
     let bad = strata(&["new", "no spaces", r, "--store", "main"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn every_command_help_shows_examples() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["check"],
+        &["plan"],
+        &["migrate"],
+        &["status"],
+        &["dump"],
+        &["new"],
+        &["baseline"],
+        &["bg"],
+        &["bg", "status"],
+        &["bg", "run"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = strata(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        // An example line that runs this very command.
+        let example = match command {
+            [] => "strata check".to_string(),
+            _ => format!("strata {}", command.join(" ")),
+        };
+        assert!(
+            text.contains("Example") && text.contains(&example),
+            "{args:?} --help shows no `{example}` example:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn plan_shows_each_step_with_its_sql_and_applies_nothing() {
+    let tree = example();
+    let tree = tree.to_str().unwrap();
+    // Offline: a fresh database of the engine.
+    let fresh = strata(&["plan", tree, "--engine", "sqlite"]);
+    assert!(fresh.status.success(), "{}", text(&fresh));
+    let out = text(&fresh);
+    assert!(out.contains("a fresh sqlite database: "), "{out}");
+    assert!(out.contains("-- main: load snapshot 10"), "{out}");
+    assert!(
+        out.contains("-- main: delta 12/02_room_stats (main/delta/12/02_room_stats.sql.sqlite)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-- code delta main/delta/15/02_displayname_whitespace.rs"),
+        "{out}"
+    );
+    assert!(out.contains("CREATE TABLE event_reports"), "{out}");
+    // Against a database at 14: only what is left, and the database is unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("chat.db").display());
+    let to14 = strata(&["migrate", tree, "--to", "14", "--database", &url]);
+    assert!(to14.status.success(), "{}", text(&to14));
+    let rest = strata(&["plan", tree, "--database", &url]);
+    assert!(rest.status.success(), "{}", text(&rest));
+    let out = text(&rest);
+    assert!(!out.contains("load snapshot"), "{out}");
+    assert!(!out.contains("delta 14/"), "{out}");
+    assert!(
+        out.contains("-- main: delta 15/01_event_reports_unique"),
+        "{out}"
+    );
+    let status = strata(&["status", tree, "--database", &url, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json[0]["stores"][1]["version"], 14);
+}

@@ -240,23 +240,42 @@ impl BackgroundIndex {
             .map(|w| format!(" WHERE {w}"))
             .unwrap_or_default();
         let concurrently = db.supports_concurrent_index();
-        if concurrently {
+        // PostgreSQL: no statement timeout for the build, and the connection's own one back
+        // afterwards (the application keeps using this connection).
+        let saved_timeout = if concurrently {
             db.drop_invalid_index(&self.name)?;
+            let rows = db.query("SELECT current_setting('statement_timeout')", &[])?;
+            let saved = match rows.first().and_then(|r| r.first()) {
+                Some(Value::Text(t)) => t.clone(),
+                _ => "0".to_string(),
+            };
             db.execute_batch("SET statement_timeout = 0")?;
-        }
-        db.execute_batch(&format!(
-            "CREATE {unique}INDEX {}IF NOT EXISTS {} ON {} ({cols}){predicate}",
-            if concurrently { "CONCURRENTLY " } else { "" },
-            self.name,
-            self.table
-        ))?;
-        if let Some(old) = &self.replaces {
+            Some(saved)
+        } else {
+            None
+        };
+        let built = (|| {
             db.execute_batch(&format!(
-                "DROP INDEX {}IF EXISTS {old}",
-                if concurrently { "CONCURRENTLY " } else { "" }
+                "CREATE {unique}INDEX {}IF NOT EXISTS {} ON {} ({cols}){predicate}",
+                if concurrently { "CONCURRENTLY " } else { "" },
+                self.name,
+                self.table
             ))?;
+            if let Some(old) = &self.replaces {
+                db.execute_batch(&format!(
+                    "DROP INDEX {}IF EXISTS {old}",
+                    if concurrently { "CONCURRENTLY " } else { "" }
+                ))?;
+            }
+            Ok::<(), crate::error::DriverError>(())
+        })();
+        if let Some(saved) = saved_timeout {
+            db.query(
+                "SELECT set_config('statement_timeout', $1, false)",
+                &[Value::Text(saved)],
+            )?;
         }
-        Ok(())
+        Ok(built?)
     }
 }
 

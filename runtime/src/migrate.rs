@@ -520,9 +520,38 @@ impl<'p> Migrator<'p> {
         Ok(out)
     }
 
+    /// Records the background updates that `store`'s deltas up to `version` schedule as
+    /// completed, unless a row exists (a snapshot may schedule one itself). For a database
+    /// created from a snapshot at `version` or adopted by [`Migrator::baseline`]: those deltas
+    /// never ran here, and their updates' work is already in the database (a snapshot holds
+    /// the built-in ones' indexes; a fresh database has no rows to backfill), but
+    /// `has_completed`, start-up gates and later `depends_on` must still know them.
+    fn complete_updates_up_to(&self, db: &mut dyn Driver, store: &str, version: u32) -> Result<()> {
+        use crate::transaction::Value;
+        for u in self
+            .plan
+            .background_updates
+            .iter()
+            .filter(|u| u.store == store && u.version <= version)
+        {
+            db.execute(
+                "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering, completed_at) \
+                 VALUES ($1, '{}', $2, $3, $4) ON CONFLICT (update_name) DO NOTHING",
+                &[
+                    Value::Text(u.name.to_string()),
+                    u.depends_on.map_or(Value::Null, |d| Value::Text(d.to_string())),
+                    Value::Integer(u.ordering.unwrap_or(0)),
+                    Value::Integer(now_ms()),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Adopts an existing database whose schema is already at `version`: records every
     /// delta up to `version` as applied without running it. Refuses a store strata already
-    /// manages.
+    /// manages. The background updates those deltas schedule are recorded as completed:
+    /// the database is taken to hold their work too.
     pub fn baseline(&self, db: &mut dyn Driver, version: u32) -> Result<Report> {
         if version > self.plan.target_version {
             return Err(Error::BaselineBeyondTarget {
@@ -556,6 +585,7 @@ impl<'p> Migrator<'p> {
                         .applied
                         .push((store.name.to_string(), d.version, d.name.to_string()));
                 }
+                self.complete_updates_up_to(db, store.name, version)?;
                 db.put_version(&VersionRow {
                     store: store.name.to_string(),
                     version,
@@ -734,6 +764,7 @@ impl<'p> Migrator<'p> {
                     for body in bodies {
                         run_statements(db, store_name, *version, body, "snapshot")?;
                     }
+                    self.complete_updates_up_to(db, store_name, *version)?;
                     Ok(db.put_version(&row)?)
                 })?;
                 report.snapshots.push((store_name.to_string(), *version));

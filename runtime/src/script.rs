@@ -61,6 +61,20 @@ pub fn sql_script(
                         let _ = writeln!(out, "{sql};");
                     }
                 }
+                // As `Migrator` does: the updates the snapshot's history scheduled are done.
+                for u in plan
+                    .background_updates
+                    .iter()
+                    .filter(|u| u.store == *store && u.version <= *version)
+                {
+                    let _ = writeln!(
+                        out,
+                        "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering, completed_at) VALUES ({}, '{{}}', {}, {}, 0) ON CONFLICT (update_name) DO NOTHING;",
+                        quote(u.name),
+                        u.depends_on.map_or("NULL".to_string(), quote),
+                        u.ordering.unwrap_or(0)
+                    );
+                }
                 version_row(&mut out, store, *version, false, &version.to_string());
             }
             Step::Delta { store, delta, body } => {
