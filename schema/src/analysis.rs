@@ -27,7 +27,7 @@ use crate::lints::{self, StatementContext, registry as lint};
 use crate::model::{Model, object_name};
 use crate::parse::{ParsedFile, parse_file};
 use crate::position::Position;
-use crate::tree::{FileId, Script, ScriptKind, Store, Tree};
+use crate::tree::{FileId, Script, Store, Tree};
 use crate::validate::{self, SqliteValidator};
 use strata_runtime::background::Builtin;
 
@@ -133,6 +133,7 @@ pub fn analyse(tree: &Tree, options: &CheckOptions) -> Result<Analysis> {
         parsed: HashMap::new(),
         diagnostics: tree.diagnostics.clone(),
         scheduled: Vec::new(),
+        scheduled_at: Vec::new(),
         scheduled_seen: HashSet::new(),
         store_tables: BTreeMap::new(),
         final_models: BTreeMap::new(),
@@ -189,6 +190,8 @@ struct Analyser<'t> {
     parsed: HashMap<(FileId, Engine), ParsedFile>,
     diagnostics: Vec<Diagnostic>,
     scheduled: Vec<ScheduledUpdate>,
+    /// Where each of `scheduled` is scheduled: file, statement span and position.
+    scheduled_at: Vec<(String, std::ops::Range<usize>, Position)>,
     scheduled_seen: HashSet<(String, u32, String)>,
     store_tables: BTreeMap<String, BTreeSet<String>>,
     final_models: BTreeMap<(String, Engine), Model>,
@@ -574,7 +577,15 @@ impl<'t> Analyser<'t> {
                     .is_some_and(|d| d.severity == Severity::Error);
             self.diagnostics.extend(found);
             let builtins = match &s.ast {
-                Some(ast) => self.record_schedule(script, ast),
+                Some(ast) => {
+                    let span = s.statement.sql_span.clone();
+                    let at = (
+                        source.path.clone(),
+                        span.clone(),
+                        source.index.position(span.start),
+                    );
+                    self.record_schedule(script, ast, at)
+                }
                 None => Vec::new(),
             };
             if let Some(db) = db
@@ -699,6 +710,7 @@ impl<'t> Analyser<'t> {
         &mut self,
         script: &Script,
         stmt: &ast::Statement,
+        at: (String, std::ops::Range<usize>, Position),
     ) -> Vec<(String, Result<Builtin, String>)> {
         let mut builtins = Vec::new();
         let ast::Statement::Insert(ins) = stmt else {
@@ -755,6 +767,7 @@ impl<'t> Analyser<'t> {
             {
                 continue;
             }
+            self.scheduled_at.push(at.clone());
             self.scheduled.push(ScheduledUpdate {
                 store: script.store.clone(),
                 version: script.version,
@@ -770,29 +783,18 @@ impl<'t> Analyser<'t> {
         builtins
     }
 
-    /// The file of the delta that schedules `s`.
-    fn scheduling_file(&self, s: &ScheduledUpdate) -> String {
-        self.all_stores()
-            .filter(|st| st.name == s.store)
-            .flat_map(|st| st.deltas.iter())
-            .find(|d| d.version == s.version && d.name == s.delta)
-            .and_then(|d| match &d.kind {
-                ScriptKind::Sql(b) => b.values().next().copied(),
-                ScriptKind::Code { file, .. } => Some(*file),
-            })
-            .map(|f| self.tree.files[f].path.clone())
-            .unwrap_or_default()
-    }
-
-    /// A `depends_on` naming an update the tree never schedules, or a cycle, is an error.
+    /// A `depends_on` naming an update the tree never schedules, or one scheduled in
+    /// another store (whose database may be another), or a cycle, is an error at the
+    /// scheduling statement.
     fn check_scheduled_dependencies(&mut self) {
         let deps: BTreeMap<&str, Option<&str>> = self
             .scheduled
             .iter()
             .map(|s| (s.name.as_str(), s.depends_on.as_deref()))
             .collect();
-        let mut cycles: Vec<(ScheduledUpdate, Vec<String>)> = Vec::new();
-        for s in &self.scheduled {
+        let mut found: Vec<(usize, &'static lint::LintInfo, String)> = Vec::new();
+        let mut cycles: Vec<Vec<String>> = Vec::new();
+        for (i, s) in self.scheduled.iter().enumerate() {
             // Follow the chain; a cycle brings us back to where we started.
             let mut seen = vec![s.name.clone()];
             let mut at = s.depends_on.as_deref();
@@ -800,8 +802,17 @@ impl<'t> Analyser<'t> {
                 if next == s.name {
                     let mut members = seen.clone();
                     members.sort();
-                    if !cycles.iter().any(|(_, m)| *m == members) {
-                        cycles.push((s.clone(), members));
+                    if !cycles.contains(&members) {
+                        let list: Vec<String> = members.iter().map(|m| format!("`{m}`")).collect();
+                        found.push((
+                            i,
+                            &lint::BACKGROUND_CYCLE,
+                            format!(
+                                "background updates {} depend on each other in a cycle",
+                                list.join(", ")
+                            ),
+                        ));
+                        cycles.push(members);
                     }
                     break;
                 }
@@ -811,45 +822,37 @@ impl<'t> Analyser<'t> {
                 seen.push(next.to_string());
                 at = deps.get(next).copied().flatten();
             }
-        }
-        for (s, members) in cycles {
-            let file = self.scheduling_file(&s);
-            self.diagnostics.push(
-                Diagnostic::new(
-                    &lint::BACKGROUND_CYCLE,
-                    format!(
-                        "background updates {} depend on each other in a cycle",
-                        members
-                            .iter()
-                            .map(|m| format!("`{m}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-                .at(&file, 0..0, Position { line: 1, column: 1 }),
-            );
-        }
-        let names: BTreeSet<&str> = self.scheduled.iter().map(|s| s.name.as_str()).collect();
-        let mut found = Vec::new();
-        for s in &self.scheduled {
-            if let Some(dep) = &s.depends_on
-                && !names.contains(dep.as_str())
-            {
-                found.push((s.clone(), dep.clone()));
-            }
-        }
-        for (s, dep) in found {
-            let file = self.scheduling_file(&s);
-            self.diagnostics.push(
-                Diagnostic::new(
+            let Some(dep) = &s.depends_on else { continue };
+            let stores: Vec<&str> = self
+                .scheduled
+                .iter()
+                .filter(|x| &x.name == dep)
+                .map(|x| x.store.as_str())
+                .collect();
+            if stores.is_empty() {
+                found.push((
+                    i,
                     &lint::UNKNOWN_DEPENDENCY,
                     format!(
                         "background update `{}` depends on `{dep}`, which no delta of the tree schedules",
                         s.name
                     ),
-                )
-                .at(&file, 0..0, Position { line: 1, column: 1 }),
-            );
+                ));
+            } else if !stores.iter().any(|st| *st == s.store || *st == "common") {
+                found.push((
+                    i,
+                    &lint::UNKNOWN_DEPENDENCY,
+                    format!(
+                        "background update `{}` (store `{}`) depends on `{dep}`, which store `{}` schedules: each database runs its own stores' updates, so where the stores are separate databases `{dep}` never appears in this one; schedule both in one store (or in `common`)",
+                        s.name, s.store, stores[0]
+                    ),
+                ));
+            }
+        }
+        for (i, info, message) in found {
+            let (file, span, position) = self.scheduled_at[i].clone();
+            self.diagnostics
+                .push(Diagnostic::new(info, message).at(&file, span, position));
         }
     }
 }

@@ -513,6 +513,53 @@ fn g306_wrong_store_and_g307_unknown_dependency() {
         "{}",
         cycles[0].message
     );
+    // Pointed at the scheduling statement, not at the top of its file.
+    let at = cycles[0].location.as_ref().unwrap();
+    assert_eq!(
+        (at.file.as_str(), at.position.line),
+        ("delta/1/01_a.sql", 1)
+    );
+}
+
+#[test]
+fn g307_a_dependency_in_another_store_is_not_in_this_database() {
+    let schedule = |name: &str, dep: &str| {
+        let dep = if dep.is_empty() {
+            "NULL".to_string()
+        } else {
+            format!("'{dep}'")
+        };
+        format!(
+            "-- the update\n\nINSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering) VALUES ('{name}', '{{}}', {dep}, 100);"
+        )
+    };
+    let (a, b, c, s) = (
+        schedule("a", ""),
+        schedule("b", "a"),
+        schedule("c", ""),
+        schedule("s", "c"),
+    );
+    let d = check(&[
+        ("main/delta/1/01_a.sql", a.as_str()),
+        ("state/delta/1/02_b.sql", b.as_str()),
+        ("common/delta/1/03_c.sql", c.as_str()),
+        ("state/delta/1/04_s.sql", s.as_str()),
+    ]);
+    let g307: Vec<_> = d.iter().filter(|d| d.lint.code == "G307").collect();
+    // `b` (state) on `a` (main): refused. `s` (state) on `c` (common, in every database): fine.
+    assert_eq!(g307.len(), 1, "{d:#?}");
+    assert!(
+        g307[0]
+            .message
+            .contains("`b` (store `state`) depends on `a`, which store `main` schedules"),
+        "{}",
+        g307[0].message
+    );
+    let at = g307[0].location.as_ref().unwrap();
+    assert_eq!(
+        (at.file.as_str(), at.position.line, at.position.column),
+        ("state/delta/1/02_b.sql", 3, 1)
+    );
 }
 
 #[test]
