@@ -267,8 +267,8 @@ lints! {
         help: Some("move the delta into that store's `delta/<N>/` folder"),
         bad: "main/delta/12/01_x.sql: INSERT INTO state_groups ...", good: "state/delta/12/01_x.sql: INSERT INTO state_groups ...";
     UNKNOWN_DEPENDENCY = "G307" "unknown-dependency" Error
-        summary: "a scheduled background update `depends_on` an update the tree never schedules"
-        help: Some("fix the name in `depends_on`, or schedule that update in an earlier delta"),
+        summary: "a scheduled background update `depends_on` an update the tree never schedules, or one another store schedules"
+        help: Some("fix the name in `depends_on`, or schedule that update in an earlier delta of the same store (or of `common`)"),
         bad: "INSERT INTO strata_background_updates (update_name, depends_on) VALUES ('b', 'typo');", good: "INSERT INTO strata_background_updates (update_name, depends_on) VALUES ('b', 'a');";
     BACKGROUND_CYCLE = "G308" "background-dependency-cycle" Error
         summary: "scheduled background updates depend on each other in a cycle (none could ever run)"
