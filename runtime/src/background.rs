@@ -565,6 +565,23 @@ impl<'h> Runner<'h> {
         }
     }
 
+    /// Feeds one batch's measurement (`items` done in `duration`, `size` asked for) into
+    /// the rate. Asymmetric moving average: slow batches pull the rate down fast (a database
+    /// under load gets smaller batches at once), fast ones raise it more gently; the next
+    /// batch also grows at most 4x (see [`batch_size`](Self::batch_size)).
+    fn observe(&mut self, items: u64, duration: Duration, size: u64) {
+        let ms = duration.as_secs_f64() * 1000.0;
+        if items > 0 && ms > 0.0 {
+            let measured = items as f64 / ms;
+            self.rate = Some(match self.rate {
+                None => measured,
+                Some(old) if measured < old => 0.5 * old + 0.5 * measured,
+                Some(old) => 0.7 * old + 0.3 * measured,
+            });
+            self.last_size = Some(size);
+        }
+    }
+
     /// The update to run next, or `None` when nothing is runnable.
     fn next(&self, db: &mut dyn Driver) -> Result<Option<UpdateRow>> {
         let all = updates(db)?;
@@ -644,19 +661,7 @@ impl<'h> Runner<'h> {
             Ok(None) => Ok(None), // another runner finished it meanwhile
             Ok(Some((items, completed))) => {
                 self.failures = 0;
-                let ms = duration.as_secs_f64() * 1000.0;
-                if items > 0 && ms > 0.0 {
-                    let measured = items as f64 / ms;
-                    // Asymmetric moving average: slow batches pull the rate down fast (a
-                    // database under load gets smaller batches at once), fast ones raise it
-                    // more gently; the next batch also grows at most 4x (see `batch_size`).
-                    self.rate = Some(match self.rate {
-                        None => measured,
-                        Some(old) if measured < old => 0.5 * old + 0.5 * measured,
-                        Some(old) => 0.7 * old + 0.3 * measured,
-                    });
-                    self.last_size = Some(size);
-                }
+                self.observe(items, duration, size);
                 let rate = self.rate.unwrap_or(0.0);
                 let current = self.current.as_mut().expect("set above");
                 current.done += items;
@@ -687,7 +692,7 @@ impl<'h> Runner<'h> {
                     eta,
                 };
                 tracing::info!(target: "strata", update = %report.update, items, batch_size = size,
-                    duration_ms = ms as u64, done = report.done, remaining = ?report.remaining,
+                    duration_ms = duration.as_millis() as u64, done = report.done, remaining = ?report.remaining,
                     eta_s = ?report.eta.map(|d| d.as_secs()), items_per_s = report.items_per_second() as u64,
                     completed, "background update batch");
                 Ok(Some(report))
@@ -1009,4 +1014,44 @@ fn run_and_complete(
         &[Value::Integer(now_ms()), Value::Text(name.to_string())],
     )?;
     Ok(Some((1, true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_size_follows_the_measured_rate_within_its_limits() {
+        let handlers = Handlers::new();
+        let options = RunnerOptions {
+            initial_batch: 50,
+            min_batch: 10,
+            target: Duration::from_millis(100),
+            ..RunnerOptions::default()
+        };
+        let mut r = Runner::with_options(&handlers, options);
+        // Nothing measured yet: the initial size.
+        assert_eq!(r.batch_size(), 50);
+        // 50 items in 10 ms: 5 items/ms, 500 for 100 ms, but at most 4x the last batch.
+        r.observe(50, Duration::from_millis(10), 50);
+        assert_eq!(r.batch_size(), 200);
+        // 200 in 40 ms: still 5/ms; now 500 fits under 4 x 200.
+        r.observe(200, Duration::from_millis(40), 200);
+        assert_eq!(r.batch_size(), 500);
+        // A slow batch (1 item/ms) halves the gap at once: (5 + 1) / 2 = 3/ms -> 300.
+        r.observe(500, Duration::from_millis(500), 500);
+        assert_eq!(r.batch_size(), 300);
+        // A fast one (9/ms) raises it by 30% of the gap: 0.7 x 3 + 0.3 x 9 = 4.8/ms -> 480.
+        r.observe(300, Duration::from_secs_f64(300.0 / 9.0 / 1000.0), 300);
+        assert_eq!(r.batch_size(), 480);
+        // Very slow: never below the minimum.
+        for _ in 0..20 {
+            r.observe(1, Duration::from_secs(1), 10);
+        }
+        assert_eq!(r.batch_size(), 10);
+        // A batch that did nothing tells nothing about the rate.
+        let before = r.batch_size();
+        r.observe(0, Duration::from_millis(5), 10);
+        assert_eq!(r.batch_size(), before);
+    }
 }
