@@ -188,6 +188,54 @@ fn embedded_cli_runs_the_code_delta_and_the_application_handler() {
 }
 
 #[test]
+fn embedded_plan_and_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // plan: every step with its SQL, the code delta named; nothing applied.
+    let plan = chat(d, None, &["plan"]);
+    let t = text(&plan);
+    assert!(plan.status.success(), "{t}");
+    assert!(t.contains("-- main: load snapshot 10"), "{t}");
+    assert!(
+        t.contains("-- main: delta 15/01_event_reports_unique"),
+        "{t}"
+    );
+    assert!(
+        t.contains("-- code delta main/delta/15/02_displayname_whitespace.rs"),
+        "{t}"
+    );
+    let status = chat(d, None, &["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        json[0]["stores"][1]["version"],
+        serde_json::Value::Null,
+        "{json}"
+    );
+    // --sql: one script, which stops before the code delta (SQL cannot run Rust).
+    let sql = chat(d, None, &["plan", "--sql"]);
+    assert_eq!(sql.status.code(), Some(1), "{}", text(&sql));
+    assert!(
+        text(&sql).contains("02_displayname_whitespace.rs"),
+        "{}",
+        text(&sql)
+    );
+    // baseline: adopt the databases at 14 without running anything.
+    let adopt = chat(d, None, &["baseline", "--version", "14"]);
+    let t = text(&adopt);
+    assert!(adopt.status.success(), "{t}");
+    assert!(t.contains("adopted at version 14"), "{t}");
+    let status = chat(d, None, &["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json[0]["stores"][1]["version"], 14, "{json}");
+    assert_eq!(
+        json[0]["stores"][1]["pending"],
+        serde_json::json!(["15/01_event_reports_unique", "15/02_displayname_whitespace"])
+    );
+    let again = chat(d, None, &["baseline", "--version", "14"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+}
+
+#[test]
 fn main_job_on_postgres() {
     let Some(pg) = strata::testing::PostgresTestDb::empty("example_app_on_postgres") else {
         return;
