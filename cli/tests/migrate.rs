@@ -232,6 +232,52 @@ fn migrate_and_status_on_postgres() {
     let status = strata(&["status", t, "--database", &db.url, "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json[0]["stores"][1]["version"], 14);
+    // bg run: the built-in index (CREATE INDEX CONCURRENTLY), then a stop before the
+    // update that needs the application's handler.
+    let run = strata(&["bg", "run", t, "--database", &db.url]);
+    let r = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{r}");
+    assert!(
+        r.contains("stopped before `rooms_last_activity_ts_backfill`"),
+        "{r}"
+    );
+    let valid = db
+        .client()
+        .query(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'events_room_origin_ts'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(valid.len(), 1, "the built-in index was built");
+    assert!(valid[0].get::<_, bool>(0));
+}
+
+#[test]
+fn baseline_on_postgres() {
+    let Some(db) = strata_runtime::testing::PostgresTestDb::empty("cli_baseline_on_postgres")
+    else {
+        return;
+    };
+    let tree = example();
+    let t = tree.to_str().unwrap();
+    let out = strata(&["baseline", "--version", "12", t, "--database", &db.url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("adopted at version 12"),
+        "{}",
+        text(&out)
+    );
+    let status = strata(&["status", t, "--database", &db.url, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json[0]["stores"][1]["version"], 12);
+    assert_eq!(
+        json[0]["stores"][1]["pending"][0],
+        "13/01_rooms_last_activity"
+    );
+    // Already managed: refused.
+    let again = strata(&["baseline", "--version", "12", t, "--database", &db.url]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("already"), "{}", text(&again));
 }
 
 #[test]
