@@ -813,3 +813,58 @@ fn a_partial_background_index_replaces_the_old_one_and_an_invalid_leftover_on_po
     assert!(def.contains("(member) WHERE (room = 'r'::text)"), "{def}");
     Ok(())
 }
+
+#[test]
+fn order_resume_and_rollback_on_postgres() -> TestResult {
+    let Some(pg) = PostgresTestDb::empty("background_order_resume_rollback") else {
+        return Ok(());
+    };
+    let (_t, plan) = backfill_tree(40);
+    Migrator::new(&plan).apply(&mut PostgresDriver::new(&mut pg.client()))?;
+    // A batch that does its work and then fails leaves nothing behind.
+    let failing = Handlers::new()
+        .batch("a", |tx, p, n| {
+            touch(tx, p, n)?;
+            Err("crash inside the batch".into())
+        })
+        .noop("b")
+        .noop("c");
+    {
+        let mut client = pg.client();
+        let mut db = PostgresDriver::new(&mut client);
+        let err = Runner::with_options(&failing, small_batches())
+            .run_until_done(&mut db, |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::BackgroundUpdateFailed { failures: 5, .. }),
+            "{err}"
+        );
+        assert_eq!(touched_counts(&mut db), vec![0; 40]);
+    }
+    // One batch per connection ("process"), in (ordering, name) order with `b` after `a`.
+    let handlers = handlers_touching_all();
+    let mut order: Vec<String> = Vec::new();
+    loop {
+        let mut client = pg.client();
+        let mut db = PostgresDriver::new(&mut client);
+        let mut runner = Runner::with_options(&handlers, small_batches());
+        match runner.run_batch(&mut db)? {
+            Some(report) => {
+                if order.last() != Some(&report.update) {
+                    order.push(report.update.clone());
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(order, ["a", "b", "c"]);
+    let mut client = pg.client();
+    let mut db = PostgresDriver::new(&mut client);
+    assert_eq!(
+        touched_counts(&mut db),
+        vec![1; 40],
+        "every item exactly once"
+    );
+    assert!(background::all_completed(&mut db)?);
+    Ok(())
+}
