@@ -114,6 +114,17 @@ fn order_dependencies_and_completion_on_sqlite() -> TestResult {
     Ok(())
 }
 
+/// `a` touches its batch, then fails: the batch's work must be rolled back.
+fn failing_after_its_work() -> Handlers {
+    Handlers::new()
+        .batch("a", |tx, p, n| {
+            touch(tx, p, n)?;
+            Err("crash inside the batch".into())
+        })
+        .noop("b")
+        .noop("c")
+}
+
 fn handlers_touching_all() -> Handlers {
     Handlers::new().batch("a", touch).noop("b").noop("c")
 }
@@ -157,13 +168,7 @@ fn a_failure_inside_a_batch_rolls_it_back_and_the_runner_stops_after_five() -> T
     let mut db = SqliteDriver::new(&mut conn)?;
     Migrator::new(&plan).apply(&mut db)?;
     // Does its work, then fails: the work must not stay.
-    let failing = Handlers::new()
-        .batch("a", |tx, p, n| {
-            touch(tx, p, n)?;
-            Err("crash inside the batch".into())
-        })
-        .noop("b")
-        .noop("c");
+    let failing = failing_after_its_work();
     let err = Runner::with_options(&failing, small_batches())
         .run_until_done(&mut db, |_| {})
         .unwrap_err();
@@ -822,13 +827,7 @@ fn order_resume_and_rollback_on_postgres() -> TestResult {
     let (_t, plan) = backfill_tree(40);
     Migrator::new(&plan).apply(&mut PostgresDriver::new(&mut pg.client()))?;
     // A batch that does its work and then fails leaves nothing behind.
-    let failing = Handlers::new()
-        .batch("a", |tx, p, n| {
-            touch(tx, p, n)?;
-            Err("crash inside the batch".into())
-        })
-        .noop("b")
-        .noop("c");
+    let failing = failing_after_its_work();
     {
         let mut client = pg.client();
         let mut db = PostgresDriver::new(&mut client);
