@@ -120,19 +120,7 @@ pub fn migrate(
         for w in &r.warnings {
             eprintln!("warning: {w}");
         }
-        let changes: Vec<String> = r
-            .after
-            .iter()
-            .map(|(store, after)| {
-                let before = r
-                    .before
-                    .iter()
-                    .find(|(s, _)| s == store)
-                    .and_then(|(_, v)| *v)
-                    .map_or("new".to_string(), |v| v.to_string());
-                format!("{store} {before} -> {after}")
-            })
-            .collect();
+        let changes = r.version_changes();
         println!("{url}: {}", changes.join(", "));
     }
     println!("applied {applied} delta(s) in {:.2?}", started.elapsed());

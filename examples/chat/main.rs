@@ -158,14 +158,8 @@ fn migrate(db: &mut dyn Driver, stores: &[&str]) -> Result<()> {
     if report.up_to_date {
         println!("  migrate: up to date");
     } else {
-        for (store, after) in &report.after {
-            let before = report
-                .before
-                .iter()
-                .find(|(s, _)| s == store)
-                .and_then(|(_, v)| *v)
-                .map_or("new".to_string(), |v| v.to_string());
-            println!("  migrate: {store} {before} -> {after}");
+        for change in report.version_changes() {
+            println!("  migrate: {change}");
         }
     }
     Ok(())

@@ -80,6 +80,25 @@ pub struct Report {
     pub up_to_date: bool,
 }
 
+impl Report {
+    /// Per store, `"<store> <before> -> <after>"` (`new` for a fresh store), in store order:
+    /// the one-line summary the CLI and the example print.
+    pub fn version_changes(&self) -> Vec<String> {
+        self.after
+            .iter()
+            .map(|(store, after)| {
+                let before = self
+                    .before
+                    .iter()
+                    .find(|(s, _)| s == store)
+                    .and_then(|(_, v)| *v)
+                    .map_or("new".to_string(), |v| v.to_string());
+                format!("{store} {before} -> {after}")
+            })
+            .collect()
+    }
+}
+
 /// Applies a [`Migrations`] plan to databases.
 ///
 /// ```
@@ -528,12 +547,7 @@ impl<'p> Migrator<'p> {
     /// `has_completed`, start-up gates and later `depends_on` must still know them.
     fn complete_updates_up_to(&self, db: &mut dyn Driver, store: &str, version: u32) -> Result<()> {
         use crate::transaction::Value;
-        for u in self
-            .plan
-            .background_updates
-            .iter()
-            .filter(|u| u.store == store && u.version <= version)
-        {
+        for u in self.plan.updates_scheduled_up_to(store, version) {
             db.execute(
                 "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering, completed_at) \
                  VALUES ($1, '{}', $2, $3, $4) ON CONFLICT (update_name) DO NOTHING",

@@ -571,6 +571,17 @@ impl Migrations {
         background_updates: &[],
     };
 
+    /// The background updates that `store`'s deltas up to `version` schedule.
+    pub fn updates_scheduled_up_to<'a>(
+        &'a self,
+        store: &'a str,
+        version: u32,
+    ) -> impl Iterator<Item = &'a ScheduledUpdate> {
+        self.background_updates
+            .iter()
+            .filter(move |u| u.store == store && u.version <= version)
+    }
+
     /// The store called `name` (`common` included).
     pub fn store(&self, name: &str) -> Option<&Store> {
         self.stores

@@ -62,11 +62,7 @@ pub fn sql_script(
                     }
                 }
                 // As `Migrator` does: the updates the snapshot's history scheduled are done.
-                for u in plan
-                    .background_updates
-                    .iter()
-                    .filter(|u| u.store == *store && u.version <= *version)
-                {
+                for u in plan.updates_scheduled_up_to(store, *version) {
                     let _ = writeln!(
                         out,
                         "INSERT INTO strata_background_updates (update_name, progress_json, depends_on, ordering, completed_at) VALUES ({}, '{{}}', {}, {}, 0) ON CONFLICT (update_name) DO NOTHING;",
